@@ -1,0 +1,38 @@
+# obsgen: `make dashboards` builds everything locally with no server; `make test` runs the tests.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+OUT    ?= out
+# Unchanged pyproject.toml => no reinstall; the stamp records the last install.
+STAMP      := $(VENV)/.installed
+DEV_STAMP  := $(VENV)/.installed-dev
+
+.PHONY: dashboards build test lint clean
+
+dashboards: build
+
+build: $(STAMP)
+	$(BIN)/obsgen build --out $(OUT)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP) $@
+
+test: $(DEV_STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check generator dashboards alerts tests bench
+	$(BIN)/ruff format --check generator dashboards alerts tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

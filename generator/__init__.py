@@ -1,0 +1,3 @@
+"""obsgen: monitoring as code for AI/ML GPU workloads."""
+
+__version__ = "0.1.0"

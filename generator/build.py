@@ -1,0 +1,145 @@
+"""Settings + content -> rendered artifacts and a manifest, all in memory (no disk writes)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from generator import __version__
+from generator.checks.expressions import dashboard_expressions, rule_expressions
+from generator.checks.problem import Problem
+from generator.checks.syntax import check_syntax
+from generator.content import build_dashboards, build_rule_groups, discover
+from generator.errors import RenderError
+from generator.render.dashboards import render_dashboard
+from generator.render.rules import render_rule_groups
+from generator.render.serialize import sha256_text, to_json, to_yaml
+from generator.settings import Settings
+
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One output file: its path under the output directory and its exact text."""
+
+    kind: Literal["dashboard", "rules"]
+    path: str
+    text: str
+    source: str
+    document: dict[str, Any] = field(compare=False, repr=False)
+
+    def manifest_entry(self) -> dict[str, Any]:
+        """What manifest.json records about this artifact."""
+        entry: dict[str, Any] = {
+            "kind": self.kind,
+            "path": self.path,
+            "source": self.source,
+            "sha256": sha256_text(self.text),
+        }
+        if self.kind == "dashboard":
+            entry["uid"] = self.document["uid"]
+            entry["title"] = self.document.get("title", "")
+        else:
+            entry["groups"] = [g["name"] for g in self.document["groups"]]
+        return entry
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    artifacts: list[Artifact]
+    problems: list[Problem]
+
+    @property
+    def manifest_text(self) -> str:
+        """manifest.json: every artifact with kind, uid or group names, path and sha256."""
+        entries = sorted((a.manifest_entry() for a in self.artifacts), key=lambda e: e["path"])
+        return to_json({"generator": f"obsgen {__version__}", "artifacts": entries})
+
+    def count(self, kind: str) -> int:
+        """How many artifacts of `kind` were built."""
+        return sum(1 for a in self.artifacts if a.kind == kind)
+
+
+def folder_slug(folder: str) -> str:
+    """'GPU Workloads' -> 'gpu-workloads': a directory name safe on every file system."""
+    return re.sub(r"[^a-z0-9]+", "-", folder.lower()).strip("-") or "general"
+
+
+def build(
+    settings: Settings, dashboard_dirs: Sequence[Path] = (), alert_dirs: Sequence[Path] = ()
+) -> BuildResult:
+    """Runs every content module, renders its output and checks every expression."""
+    artifacts = _dashboard_artifacts(settings, dashboard_dirs)
+    artifacts += _rule_artifacts(settings, alert_dirs)
+    problems = list(check_syntax(_expressions(artifacts)))
+    return BuildResult(artifacts=artifacts, problems=problems)
+
+
+def _dashboard_artifacts(settings: Settings, directories: Sequence[Path]) -> list[Artifact]:
+    folder = folder_slug(settings.grafana.folder)
+    owners: dict[str, str] = {}
+    artifacts = []
+    for module in discover("dashboards", directories):
+        for dashboard in build_dashboards(module, settings):
+            model = render_dashboard(dashboard, module.origin)
+            uid = model["uid"]
+            if uid in owners:
+                raise RenderError(
+                    f"dashboard uid '{uid}' is defined twice: in {owners[uid]} "
+                    f"and in {module.origin}; uids must be unique"
+                )
+            owners[uid] = module.origin
+            artifacts.append(
+                Artifact(
+                    "dashboard",
+                    f"dashboards/{folder}/{uid}.json",
+                    to_json(model),
+                    module.origin,
+                    model,
+                )
+            )
+    return artifacts
+
+
+def _rule_artifacts(settings: Settings, directories: Sequence[Path]) -> list[Artifact]:
+    group_owners: dict[str, str] = {}
+    file_owners: dict[str, str] = {}
+    artifacts = []
+    for module in discover("alerts", directories):
+        if module.name in file_owners:
+            raise RenderError(
+                f"two alert modules are named '{module.name}': "
+                f"{file_owners[module.name]} and {module.origin}; rename one"
+            )
+        file_owners[module.name] = module.origin
+        groups = build_rule_groups(module, settings)
+        for group in groups:
+            if group.name in group_owners:
+                raise RenderError(
+                    f"rule group '{group.name}' is defined twice: in "
+                    f"{group_owners[group.name]} and in {module.origin}"
+                )
+            group_owners[group.name] = module.origin
+        document = render_rule_groups(groups, settings)
+        artifacts.append(
+            Artifact(
+                "rules",
+                f"rules/{module.name}.rules.yaml",
+                to_yaml(document),
+                module.origin,
+                document,
+            )
+        )
+    return artifacts
+
+
+def _expressions(artifacts: list[Artifact]) -> Any:
+    for artifact in artifacts:
+        if artifact.kind == "dashboard":
+            yield from dashboard_expressions(artifact.document, artifact.path)
+        else:
+            yield from rule_expressions(artifact.document, artifact.path)

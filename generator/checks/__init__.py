@@ -1,0 +1,1 @@
+"""Checks over rendered documents; each module holds one check and reports Problems."""

@@ -1,0 +1,1 @@
+"""Delivery: the only code that writes to disk, Grafana or Kubernetes."""

@@ -1,0 +1,1 @@
+"""Pure, deterministic rendering of content objects into documents (no I/O)."""

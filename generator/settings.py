@@ -1,0 +1,224 @@
+"""obsgen.yaml -> frozen Settings; every environment difference lives in that one file."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from generator.errors import SettingsError
+from generator.yaml_source import KeyPath, MarkedDocument, load_marked_yaml
+
+CONFIG_ENV = "OBSGEN_CONFIG"
+DEFAULT_CONFIG = Path("obsgen.yaml")
+
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
+_VERSION = re.compile(r"^[0-9]+(\.[0-9]+){0,3}$")
+
+
+def _limits(low: float | None = None, high: float | None = None, pattern: str = "") -> Any:
+    """Field metadata read by the loader: numeric bounds or a named text pattern."""
+    return {"min": low, "max": high, "pattern": pattern}
+
+
+@dataclass(frozen=True)
+class DatasourceSettings:
+    type: Literal["prometheus"] = "prometheus"
+    default: str = "Prometheus"  # the datasource the `datasource` variable selects first
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    enabled: bool = False
+    label: str = field(default="cluster", metadata=_limits(pattern="label"))
+
+
+@dataclass(frozen=True)
+class VllmSettings:
+    prefix: Literal["vllm:", "ray_vllm:", "ray_vllm_"] = "vllm:"
+    naming: Literal["current", "legacy", "either"] = "current"
+    version: str = field(default="0.11", metadata=_limits(pattern="version"))
+
+
+@dataclass(frozen=True)
+class DcgmSettings:
+    # The stock Helm ServiceMonitor has honorLabels: false, so workload labels arrive as exported_*.
+    pod_label: Literal["pod", "exported_pod", "pod_name"] = "exported_pod"
+    version: str = field(default="4.2.3", metadata=_limits(pattern="version"))
+
+
+@dataclass(frozen=True)
+class ExporterSettings:
+    vllm: VllmSettings = field(default_factory=VllmSettings)
+    dcgm: DcgmSettings = field(default_factory=DcgmSettings)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Numbers that dashboards draw and alerts fire on, so both always agree."""
+
+    gpu_temperature_warning_celsius: float = field(default=83.0, metadata=_limits(0, 150))
+    gpu_temperature_critical_celsius: float = field(default=90.0, metadata=_limits(0, 150))
+    gpu_framebuffer_used_ratio: float = field(default=0.95, metadata=_limits(0, 1))
+    gpu_busy_ratio: float = field(default=0.8, metadata=_limits(0, 1))
+    cpu_busy_ratio: float = field(default=0.8, metadata=_limits(0, 1))
+    kv_cache_usage_ratio: float = field(default=0.9, metadata=_limits(0, 1))
+    ttft_p99_seconds: float = field(default=2.0, metadata=_limits(0.001, 3600))
+    inter_token_p99_seconds: float = field(default=0.2, metadata=_limits(0.001, 3600))
+    e2e_p99_seconds: float = field(default=30.0, metadata=_limits(0.001, 86400))
+    waiting_requests: int = field(default=50, metadata=_limits(0, 1_000_000))
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    runbook_url: str = "https://runbooks.example.com/obsgen/{alert}"  # {alert} is the alert name
+    labels: dict[str, str] = field(default_factory=dict)  # added to every alert (e.g. team)
+    for_duration: str = field(default="5m", metadata=_limits(pattern="duration"))
+
+
+@dataclass(frozen=True)
+class GrafanaSettings:
+    folder: str = "GPU Workloads"
+    tags: tuple[str, ...] = ("obsgen", "gpu")
+    refresh: str = field(default="30s", metadata=_limits(pattern="duration"))
+
+
+@dataclass(frozen=True)
+class PrometheusSettings:
+    version: str = field(default="2.42", metadata=_limits(pattern="version"))
+    scrape_interval: str = field(default="30s", metadata=_limits(pattern="duration"))
+
+
+@dataclass(frozen=True)
+class KubernetesSettings:
+    namespace: str = "monitoring"
+    dashboard_label: str = "grafana_dashboard"
+    dashboard_label_value: str = "1"  # a string: the sidecar compares text
+    folder_annotation: str = "grafana_folder"
+    rule_labels: dict[str, str] = field(
+        default_factory=lambda: {"release": "kube-prometheus-stack"}
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    datasource: DatasourceSettings = field(default_factory=DatasourceSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    exporters: ExporterSettings = field(default_factory=ExporterSettings)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    grafana: GrafanaSettings = field(default_factory=GrafanaSettings)
+    prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
+    kubernetes: KubernetesSettings = field(default_factory=KubernetesSettings)
+    source: str = "(defaults)"  # where these settings came from, for messages
+
+
+def resolve_config_path(explicit: str | None) -> Path:
+    """--config wins, then OBSGEN_CONFIG, then ./obsgen.yaml."""
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get(CONFIG_ENV)
+    return Path(from_env) if from_env else DEFAULT_CONFIG
+
+
+def load_settings(path: Path) -> Settings:
+    """Returns the settings in `path`; any problem raises SettingsError naming file and key."""
+    document = load_marked_yaml(path, SettingsError)
+    if not isinstance(document.data, dict):
+        raise SettingsError(
+            f"{path}: the top level must be a mapping of sections "
+            f"(datasource, cluster, exporters, ...)"
+        )
+    values = _bind(Settings, document.data, (), document)
+    return Settings(**{**values, "source": str(path)})
+
+
+def _bind(cls: type, raw: dict[str, Any], key_path: KeyPath, doc: MarkedDocument) -> dict[str, Any]:
+    known = {f.name: f for f in fields(cls) if f.name != "source"}
+    hints = typing.get_type_hints(cls)
+    for key in raw:
+        if not isinstance(key, str) or key not in known:
+            _unknown_key(str(key), list(known), (*key_path, str(key)), doc)
+    values: dict[str, Any] = {}
+    for name, spec in known.items():
+        if name not in raw:
+            continue
+        values[name] = _coerce(hints[name], raw[name], (*key_path, name), doc, spec.metadata)
+    for name, spec in known.items():
+        if name not in values and spec.default is MISSING and spec.default_factory is MISSING:
+            raise SettingsError(f"{doc.where(key_path)}: '{'.'.join(key_path)}' needs '{name}'")
+    return values
+
+
+def _unknown_key(key: str, known: list[str], key_path: KeyPath, doc: MarkedDocument) -> None:
+    guess = difflib.get_close_matches(key, known, n=1)
+    hint = f"; did you mean '{guess[0]}'?" if guess else f"; known keys: {', '.join(known)}"
+    raise SettingsError(f"{doc.where(key_path)}: unknown key '{'.'.join(key_path)}'{hint}")
+
+
+def _coerce(hint: Any, value: Any, key_path: KeyPath, doc: MarkedDocument, metadata: Any) -> Any:
+    dotted = ".".join(key_path)
+    where = doc.where(key_path)
+
+    def fail(expected: str) -> typing.NoReturn:
+        raise SettingsError(f"{where}: '{dotted}' must be {expected}, got {value!r}")
+
+    origin = get_origin(hint)
+    if is_dataclass(hint):
+        if not isinstance(value, dict):
+            fail("a mapping")
+        return hint(**_bind(hint, value, key_path, doc))  # type: ignore[operator, arg-type]
+    if origin is Literal:
+        choices = get_args(hint)
+        if value not in choices:
+            fail("one of " + " | ".join(repr(c) for c in choices))
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            fail("true or false")
+        return value
+    if hint in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            fail("a number")
+        if hint is int and not isinstance(value, int):
+            fail("a whole number")
+        low, high = metadata.get("min"), metadata.get("max")
+        if (low is not None and value < low) or (high is not None and value > high):
+            fail(f"a number between {low} and {high}")
+        return hint(value)
+    if hint is str:
+        if not isinstance(value, str):
+            fail("a string (quote it in YAML)")
+        _check_pattern(metadata.get("pattern", ""), value, fail)
+        return value
+    if origin is dict:
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            fail("a mapping of strings to strings (quote numbers and booleans)")
+        for label in value:
+            if not _LABEL_NAME.match(label) and "/" not in label:
+                raise SettingsError(
+                    f"{doc.where((*key_path, label))}: '{dotted}.{label}' is not a valid label name"
+                )
+        return dict(sorted(value.items()))
+    if origin is tuple or (isinstance(hint, types.GenericAlias) and origin is tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            fail("a list of strings")
+        return tuple(value)
+    raise TypeError(f"settings field {dotted} has an unsupported type {hint!r}")
+
+
+def _check_pattern(pattern: str, value: str, fail: typing.Callable[[str], typing.NoReturn]) -> None:
+    if pattern == "label" and not _LABEL_NAME.match(value):
+        fail("a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)")
+    if pattern == "duration" and not _DURATION.match(value):
+        fail("a Prometheus duration such as 30s, 5m or 1h")
+    if pattern == "version" and not _VERSION.match(value):
+        fail("a version such as 0.11 or 4.2.3")
