@@ -7,7 +7,7 @@ OUT    ?= out
 STAMP      := $(VENV)/.installed
 DEV_STAMP  := $(VENV)/.installed-dev
 
-.PHONY: dashboards build test lint clean
+.PHONY: dashboards build test lint bench clean
 
 dashboards: build
 
@@ -33,6 +33,9 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check generator dashboards alerts tests bench
 	$(BIN)/ruff format --check generator dashboards alerts tests bench
 	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -129,6 +129,11 @@ def resolve_config_path(explicit: str | None) -> Path:
 
 def load_settings(path: Path) -> Settings:
     """Returns the settings in `path`; any problem raises SettingsError naming file and key."""
+    if not path.exists():
+        raise SettingsError(
+            f"{path}: settings file not found; pass --config PATH, set "
+            f"{CONFIG_ENV}, or run where obsgen.yaml is"
+        )
     document = load_marked_yaml(path, SettingsError)
     if not isinstance(document.data, dict):
         raise SettingsError(
@@ -136,7 +141,27 @@ def load_settings(path: Path) -> Settings:
             f"(datasource, cluster, exporters, ...)"
         )
     values = _bind(Settings, document.data, (), document)
-    return Settings(**{**values, "source": str(path)})
+    settings = Settings(**{**values, "source": str(path)})
+    _check_consistency(settings, document)
+    return settings
+
+
+def _check_consistency(settings: Settings, doc: MarkedDocument) -> None:
+    """Rules between keys that each look fine alone."""
+    limits = settings.thresholds
+    if limits.gpu_temperature_warning_celsius >= limits.gpu_temperature_critical_celsius:
+        key = ("thresholds", "gpu_temperature_warning_celsius")
+        raise SettingsError(
+            f"{doc.where(key)}: 'thresholds.gpu_temperature_warning_celsius' "
+            f"({limits.gpu_temperature_warning_celsius:g}) must be below "
+            f"'thresholds.gpu_temperature_critical_celsius' "
+            f"({limits.gpu_temperature_critical_celsius:g})"
+        )
+    if "{alert}" not in settings.alerts.runbook_url:
+        raise SettingsError(
+            f"{doc.where(('alerts', 'runbook_url'))}: 'alerts.runbook_url' must contain "
+            f"{{alert}}, which becomes each alert's name"
+        )
 
 
 def _bind(cls: type, raw: dict[str, Any], key_path: KeyPath, doc: MarkedDocument) -> dict[str, Any]:
