@@ -61,17 +61,29 @@ def main() -> None:
             samples.append(time.perf_counter() - started)
         build = {"median": statistics.median(samples), "min": min(samples), "max": max(samples)}
         floor = timed([sys.executable, "-c", FLOOR_SCRIPT, str(fresh), str(Path(scratch) / "f")])
-        results.append({"name": "build", "parameters": {"content": "bundled", "out": "empty"},
-                        **build, "unit": "s", "ratio": build["median"] / floor["median"],
-                        "compared_to": "floor: python writing the same bytes"})
+        results.append(
+            {
+                "name": "build",
+                "parameters": {"content": "bundled", "out": "empty"},
+                **build,
+                "unit": "s",
+                "ratio": build["median"] / floor["median"],
+                "compared_to": "floor: python writing the same bytes",
+            }
+        )
         results.append({"name": "build-floor", "parameters": {}, **floor, "unit": "s"})
         rebuild = timed([*OBSGEN, "build", "--out", str(fresh)])
-        results.append({"name": "build-unchanged", "parameters": {"out": "up to date"},
-                        **rebuild, "unit": "s"})
-        results.append({"name": "help", "parameters": {}, **timed([*OBSGEN, "--help"]),
-                        "unit": "s"})
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version(),
-               "platform": platform.platform()}
+        results.append(
+            {"name": "build-unchanged", "parameters": {"out": "up to date"}, **rebuild, "unit": "s"}
+        )
+        results.append(
+            {"name": "help", "parameters": {}, **timed([*OBSGEN, "--help"]), "unit": "s"}
+        )
+    machine = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
     RESULTS.write_text(json.dumps({"machine": machine, "results": results}, indent=2) + "\n")
     print(f"{'benchmark':<18}{'median':>10}{'min':>10}{'max':>10}  ratio")
     for r in results:

@@ -93,7 +93,7 @@ def _run(module: ContentModule, settings: Settings) -> Any:
         return build(settings)
     except ObsgenError as exc:
         raise ContentError(f"{module.origin}: {exc}") from None
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise ContentError(
             f"{_raised_at(module, exc)}: build() raised {type(exc).__name__}: {exc}"
         ) from None

@@ -19,6 +19,9 @@ DEFAULT_CONFIG = Path("obsgen.yaml")
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
+_KUBERNETES_LABEL = re.compile(
+    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
 _VERSION = re.compile(r"^[0-9]+(\.[0-9]+){0,3}$")
 
 
@@ -102,7 +105,8 @@ class KubernetesSettings:
     dashboard_label_value: str = "1"  # a string: the sidecar compares text
     folder_annotation: str = "grafana_folder"
     rule_labels: dict[str, str] = field(
-        default_factory=lambda: {"release": "kube-prometheus-stack"}
+        default_factory=lambda: {"release": "kube-prometheus-stack"},
+        metadata=_limits(pattern="kubernetes-labels"),
     )
 
 
@@ -223,14 +227,18 @@ def _coerce(hint: Any, value: Any, key_path: KeyPath, doc: MarkedDocument, metad
         _check_pattern(metadata.get("pattern", ""), value, fail)
         return value
     if origin is dict:
-        if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-        ):
-            fail("a mapping of strings to strings (quote numbers and booleans)")
-        for label in value:
-            if not _LABEL_NAME.match(label) and "/" not in label:
+        if not isinstance(value, dict):
+            fail("a mapping of names to strings")
+        for name, item in value.items():
+            entry = (*key_path, str(name))
+            if not isinstance(item, str):
                 raise SettingsError(
-                    f"{doc.where((*key_path, label))}: '{dotted}.{label}' is not a valid label name"
+                    f"{doc.where(entry)}: '{'.'.join(entry)}' must be a string "
+                    f"(quote numbers and booleans), got {item!r}"
+                )
+            if not _key_pattern(metadata.get("pattern", "")).match(str(name)):
+                raise SettingsError(
+                    f"{doc.where(entry)}: '{'.'.join(entry)}' is not a valid label name"
                 )
         return dict(sorted(value.items()))
     if origin is tuple or (isinstance(hint, types.GenericAlias) and origin is tuple):
@@ -238,6 +246,11 @@ def _coerce(hint: Any, value: Any, key_path: KeyPath, doc: MarkedDocument, metad
             fail("a list of strings")
         return tuple(value)
     raise TypeError(f"settings field {dotted} has an unsupported type {hint!r}")
+
+
+def _key_pattern(pattern: str) -> re.Pattern[str]:
+    """Label-name syntax of a mapping's keys: Kubernetes label keys or Prometheus label names."""
+    return _KUBERNETES_LABEL if pattern == "kubernetes-labels" else _LABEL_NAME
 
 
 def _check_pattern(pattern: str, value: str, fail: typing.Callable[[str], typing.NoReturn]) -> None:

@@ -50,7 +50,9 @@ def load_marked_yaml(path: Path, error: type[ObsgenError]) -> MarkedDocument:
     except yaml.YAMLError as exc:
         raise error(f"{path}: invalid YAML: {exc}") from None
     document = MarkedDocument(path=path, data=None)
-    document.data = {} if node is None else _convert(node, (), document, error)
+    data = None if node is None else _convert(node, (), document, error)
+    # An empty file, or one holding only `---` and comments, means "all defaults".
+    document.data = {} if data is None else data
     return document
 
 
