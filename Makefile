@@ -27,7 +27,7 @@ $(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
 	touch $(STAMP) $@
 
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q -rs
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check generator dashboards alerts tests bench

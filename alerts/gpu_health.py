@@ -14,9 +14,9 @@ WHERE = "{{ $labels.Hostname }} GPU {{ $labels.gpu }} ({{ $labels.UUID }})"
 
 
 def build(settings: Settings) -> RuleGroup:
-    q = Queries(settings).with_window("5m")
+    q = Queries(settings).for_rules()
     pod = q.dcgm_labels
-    per_gpu = ("Hostname", "gpu", "UUID", pod.namespace, pod.pod)
+    per_gpu = q.by("Hostname", "gpu", "UUID", pod.namespace, pod.pod)
     temperature = aggregate("max", q.selector("DCGM_FI_DEV_GPU_TEMP"), per_gpu)
     used = aggregate("sum", q.selector("DCGM_FI_DEV_FB_USED"), per_gpu)
     free = aggregate("sum", q.selector("DCGM_FI_DEV_FB_FREE"), per_gpu)

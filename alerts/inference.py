@@ -10,10 +10,10 @@ MODEL = "{{ $labels.model_name }} in {{ $labels.namespace }}"
 
 
 def build(settings: Settings) -> RuleGroup:
-    q = Queries(settings).with_window("5m")
+    q = Queries(settings).for_rules()
     limits = settings.thresholds
-    per_replica = ("namespace", "model_name", "pod")
-    per_model = ("namespace", "model_name")
+    per_replica = q.by("namespace", "model_name", "pod")
+    per_model = q.by("namespace", "model_name")
     ttft_p99 = q.vllm_quantile(0.99, "vllm:time_to_first_token_seconds", per_model)
     return RuleGroup(
         name="vllm-inference",

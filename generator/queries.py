@@ -41,7 +41,8 @@ def join_or(expressions: Sequence[str]) -> str:
     """Joins alternatives with `or`; the first one that has series wins for each label set."""
     if len(expressions) == 1:
         return expressions[0]
-    return " or ".join(f"({e})" for e in expressions)
+    # Parenthesised as a whole: `A or B > 0.9` would compare only B.
+    return "(" + " or ".join(f"({e})" for e in expressions) + ")"
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,20 @@ class Queries:
     settings: Settings
     catalog: Catalog = field(default_factory=load_catalog)
     window: str = RATE_INTERVAL
+    templated: bool = True  # dashboard queries may use Grafana variables; rules may not
 
     def with_window(self, window: str) -> Queries:
-        """Returns the same builders with a fixed range (alerts use e.g. "5m")."""
+        """Returns the same builders with a fixed range instead of $__rate_interval."""
         return replace(self, window=window)
+
+    def for_rules(self, window: str = "5m") -> Queries:
+        """Builders for Prometheus rules: a fixed range and no Grafana variables."""
+        return replace(self, window=window, templated=False)
+
+    def by(self, *labels: str) -> tuple[str, ...]:
+        """Grouping labels, plus the cluster label when multi-cluster is on."""
+        cluster = self.settings.cluster
+        return (*labels, cluster.label) if cluster.enabled else labels
 
     # ---- generic selectors -------------------------------------------------------------
 
@@ -78,9 +89,9 @@ class Queries:
         return f"{series}{{{', '.join(all_matchers)}}}" if all_matchers else series
 
     def scope_matchers(self) -> list[str]:
-        """Matchers every query carries: the cluster filter, only when multi-cluster is on."""
+        """Matchers of every dashboard query: the `cluster` variable when multi-cluster is on."""
         cluster = self.settings.cluster
-        return [matcher(cluster.label, "$cluster")] if cluster.enabled else []
+        return [matcher(cluster.label, "$cluster")] if cluster.enabled and self.templated else []
 
     def label_values(self, label: str, series: str, *matchers: str) -> str:
         """Returns a Grafana variable query listing `label` values of a catalog series."""
@@ -101,7 +112,7 @@ class Queries:
         """Returns the mean observed value of a histogram over `window`."""
         total = aggregate("sum", self.rate(f"{metric}_sum", *matchers), by)
         count = aggregate("sum", self.rate(f"{metric}_count", *matchers), by)
-        return f"{total} / {count}"
+        return f"({total} / {count})"
 
     # ---- vLLM: prefix styles and naming generations ------------------------------------
 
