@@ -13,6 +13,7 @@ import pytest
 from generator.build import BuildResult, build
 from generator.catalog import CATALOG_FILE, Catalog, load_catalog, parse_catalog
 from generator.grafana_variables import substitute
+from generator.promql_ast import vector_selectors
 from generator.settings import (
     ClusterSettings,
     DcgmSettings,
@@ -188,32 +189,10 @@ def test_parse_catalog_turns_lists_into_tuples() -> None:
 # ---- every name the bundled content uses is in the catalog ---------------------------------
 
 
-def children(node: Any) -> list[Any]:
-    if isinstance(node, promql_parser.BinaryExpr):
-        return [node.lhs, node.rhs]
-    if isinstance(node, promql_parser.AggregateExpr):
-        return [n for n in (node.expr, node.param) if n is not None]
-    if isinstance(node, promql_parser.Call):
-        return list(node.args)
-    if isinstance(node, promql_parser.MatrixSelector):
-        return [node.vector_selector]
-    if isinstance(
-        node, promql_parser.ParenExpr | promql_parser.UnaryExpr | promql_parser.SubqueryExpr
-    ):
-        return [node.expr]
-    return []
-
-
 def metric_names(expr: str) -> set[str]:
-    names: set[str] = set()
-    stack = [promql_parser.parse(expr)]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, promql_parser.VectorSelector):
-            assert node.name, f"selector without a metric name in {expr!r}"
-            names.add(node.name)
-        stack.extend(children(node))
-    return names
+    selectors = vector_selectors(promql_parser.parse(expr))
+    assert all(s.name for s in selectors), f"selector without a metric name in {expr!r}"
+    return {s.name for s in selectors}
 
 
 def test_walk_finds_names_in_every_kind_of_node() -> None:

@@ -13,6 +13,7 @@ import pytest
 from generator.catalog import load_catalog
 from generator.errors import ContentError
 from generator.grafana_variables import substitute
+from generator.promql_ast import metric_names, vector_selectors
 from generator.queries import RATE_INTERVAL, Queries, aggregate, join_or, matcher
 from generator.settings import (
     ClusterSettings,
@@ -51,39 +52,8 @@ def queries(**kwargs: Any) -> Queries:
 # ---- small PromQL AST helpers --------------------------------------------------------------
 
 
-def children(node: Any) -> list[Any]:
-    """The direct sub-expressions of a promql_parser node."""
-    if isinstance(node, promql_parser.BinaryExpr):
-        return [node.lhs, node.rhs]
-    if isinstance(node, promql_parser.AggregateExpr):
-        return [n for n in (node.expr, node.param) if n is not None]
-    if isinstance(node, promql_parser.Call):
-        return list(node.args)
-    if isinstance(node, promql_parser.MatrixSelector):
-        return [node.vector_selector]
-    if isinstance(
-        node, promql_parser.ParenExpr | promql_parser.UnaryExpr | promql_parser.SubqueryExpr
-    ):
-        return [node.expr]
-    return []
-
-
-def walk(node: Any) -> Iterator[Any]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(children(current)))
-
-
 def selectors(expr: str) -> list[Any]:
-    return [
-        n for n in walk(promql_parser.parse(expr)) if isinstance(n, promql_parser.VectorSelector)
-    ]
-
-
-def metric_names(expr: str) -> list[str]:
-    return [s.name for s in selectors(expr)]
+    return vector_selectors(promql_parser.parse(expr))
 
 
 def unparen(node: Any) -> Any:

@@ -17,6 +17,7 @@ from generator.build import Artifact, BuildResult, build
 from generator.errors import RenderError
 from generator.grafana_variables import referenced_names, substitute
 from generator.panels import target
+from generator.promql_ast import children, vector_selectors
 from generator.render.dashboards import render_dashboard
 from generator.render.rules import render_rule_groups
 from generator.rules import SEVERITIES, AlertingRule, RecordingRule, RuleGroup
@@ -106,32 +107,6 @@ def data_panels(model: dict[str, Any]) -> list[dict[str, Any]]:
 
 def variables(model: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {v["name"]: v for v in model["templating"]["list"]}
-
-
-def children(node: Any) -> list[Any]:
-    if isinstance(node, promql_parser.BinaryExpr):
-        return [node.lhs, node.rhs]
-    if isinstance(node, promql_parser.AggregateExpr):
-        return [n for n in (node.expr, node.param) if n is not None]
-    if isinstance(node, promql_parser.Call):
-        return list(node.args)
-    if isinstance(node, promql_parser.MatrixSelector):
-        return [node.vector_selector]
-    if isinstance(
-        node, promql_parser.ParenExpr | promql_parser.UnaryExpr | promql_parser.SubqueryExpr
-    ):
-        return [node.expr]
-    return []
-
-
-def selectors(node: Any) -> list[Any]:
-    found, stack = [], [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, promql_parser.VectorSelector):
-            found.append(current)
-        stack.extend(children(current))
-    return found
 
 
 def unparen(node: Any) -> Any:
@@ -379,7 +354,7 @@ def test_cluster_variable_and_filter_follow_the_settings(variant: str, artifact:
                 continue
             assert filter_text in expr, panel["title"]
             # Every selector, not just one, must be filtered or clusters mix.
-            for selector in selectors(promql_parser.parse(substitute(expr))):
+            for selector in vector_selectors(promql_parser.parse(substitute(expr))):
                 matchers = {(m.name, str(m.op), m.value) for m in selector.matchers.matchers}
                 assert (cluster.label, "MatchOp.Re", "$cluster") in matchers, (
                     panel["title"],
@@ -785,7 +760,7 @@ def metrics_behind(expr: str, records: dict[str, str]) -> set[str]:
     names: set[str] = set()
     pending = [expr]
     while pending:
-        for selector in selectors(promql_parser.parse(pending.pop())):
+        for selector in vector_selectors(promql_parser.parse(pending.pop())):
             if selector.name in records:
                 pending.append(records[selector.name])
             else:
