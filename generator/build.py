@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from generator import __version__
-from generator.checks.expressions import dashboard_expressions, rule_expressions
+from generator.checks.documents import Document
 from generator.checks.problem import Problem
-from generator.checks.syntax import check_syntax
+from generator.checks.runner import validate_documents
 from generator.content import build_dashboards, build_rule_groups, discover
 from generator.errors import RenderError
 from generator.render.dashboards import render_dashboard
@@ -31,6 +31,12 @@ class Artifact:
     text: str
     source: str
     document: dict[str, Any] = field(compare=False, repr=False)
+
+    def as_document(self) -> Document:
+        """The artifact as the validator sees it."""
+        return Document(
+            "dashboard" if self.kind == "dashboard" else "rules", self.path, self.document
+        )
 
     def manifest_entry(self) -> dict[str, Any]:
         """What manifest.json records about this artifact."""
@@ -75,8 +81,10 @@ def build(
     """Runs every content module, renders its output and checks every expression."""
     artifacts = _dashboard_artifacts(settings, dashboard_dirs)
     artifacts += _rule_artifacts(settings, alert_dirs)
-    problems = list(check_syntax(_expressions(artifacts)))
-    return BuildResult(artifacts=artifacts, problems=problems)
+    return BuildResult(
+        artifacts=artifacts,
+        problems=validate_documents([a.as_document() for a in artifacts], settings),
+    )
 
 
 def _dashboard_artifacts(settings: Settings, directories: Sequence[Path]) -> list[Artifact]:
@@ -135,11 +143,3 @@ def _rule_artifacts(settings: Settings, directories: Sequence[Path]) -> list[Art
             )
         )
     return artifacts
-
-
-def _expressions(artifacts: list[Artifact]) -> Any:
-    for artifact in artifacts:
-        if artifact.kind == "dashboard":
-            yield from dashboard_expressions(artifact.document, artifact.path)
-        else:
-            yield from rule_expressions(artifact.document, artifact.path)

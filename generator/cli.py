@@ -66,7 +66,9 @@ def build(
     for problem in result.problems:
         click.echo(problem.describe(), err=True)
     if errors:
-        raise click.ClickException(f"{len(errors)} invalid expression(s); nothing was written")
+        raise click.ClickException(
+            f"{len(errors)} error(s) in the generated output (see above); nothing was written"
+        )
     report = _domain(write_build, result, out_dir)
     alerts = sum(
         len(g["rules"]) for a in result.artifacts if a.kind == "rules" for g in a.document["groups"]
@@ -81,10 +83,123 @@ def build(
         click.echo(f"  {artifact.path}  <- {artifact.source}")
 
 
-def _settings(config_path: str | None) -> Any:
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--config", "config_path", metavar="PATH", help=_CONFIG_HELP)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),
+    default="error",
+    show_default=True,
+    help="Lowest severity that makes the exit code 1.",
+)
+@click.option(
+    "--prometheus",
+    "prometheus_url",
+    metavar="URL",
+    default="",
+    help="Also run the live checks against this Prometheus (read-only).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 300),
+    default=5.0,
+    show_default=True,
+    help="Seconds per request of the live checks.",
+)
+@click.option(
+    "--dashboards",
+    "dashboard_dirs",
+    multiple=True,
+    metavar="DIR",
+    type=click.Path(path_type=Path),
+    help="Extra dashboard modules (no PATH given).",
+)
+@click.option(
+    "--alerts",
+    "alert_dirs",
+    multiple=True,
+    metavar="DIR",
+    type=click.Path(path_type=Path),
+    help="Extra alert modules (no PATH given).",
+)
+def validate(
+    paths: tuple[Path, ...],
+    config_path: str | None,
+    output_format: str,
+    fail_on: str,
+    prometheus_url: str,
+    timeout: float,
+    dashboard_dirs: tuple[Path, ...],
+    alert_dirs: tuple[Path, ...],
+) -> None:
+    """Check dashboards and rules: the bundled build, or the files and directories in PATHS.
+
+    PATHS may hold Grafana dashboard JSON (bare or under "dashboard"), Prometheus rule files
+    and PrometheusRule manifests. Exit 0 when nothing reaches --fail-on, 1 when something
+    does, 2 for usage errors."""
+    from generator.checks.problem import SEVERITY_RANK
+    from generator.checks.report import render, summary
+
+    settings = _usage(_load_settings, config_path)
+    documents, problems = _usage(_documents, settings, paths, dashboard_dirs, alert_dirs)
+    from generator.checks.runner import validate_documents
+
+    problems += validate_documents(
+        documents, settings, prometheus_url=prometheus_url, prometheus_timeout=timeout
+    )
+    problems.sort(key=lambda p: p.sort_key())
+    click.echo(render(problems, output_format), nl=False)
+    click.echo(summary(problems, len(documents)), err=output_format != "text")
+    threshold = SEVERITY_RANK[fail_on]
+    if any(SEVERITY_RANK[p.severity] >= threshold for p in problems):
+        sys.exit(1)
+
+
+def _documents(
+    settings: Any,
+    paths: tuple[Path, ...],
+    dashboard_dirs: tuple[Path, ...],
+    alert_dirs: tuple[Path, ...],
+) -> tuple[list[Any], list[Any]]:
+    """The documents to validate: the given paths, or else a fresh build of the content."""
+    if paths:
+        if dashboard_dirs or alert_dirs:
+            raise click.UsageError("--dashboards and --alerts apply only without PATHS")
+        from generator.checks.documents import read_paths
+
+        return read_paths(paths)
+    from generator.build import build as run_build
+
+    result = run_build(settings, dashboard_dirs, alert_dirs)
+    return [a.as_document() for a in result.artifacts], []
+
+
+def _usage(function: Any, *args: Any) -> Any:
+    """Calls into the domain; an ObsgenError is a usage error here (exit 2)."""
+    try:
+        return function(*args)
+    except ObsgenError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+
+
+def _load_settings(config_path: str | None) -> Any:
     from generator.settings import load_settings, resolve_config_path
 
-    return _domain(load_settings, resolve_config_path(config_path))
+    return load_settings(resolve_config_path(config_path))
+
+
+def _settings(config_path: str | None) -> Any:
+    return _domain(_load_settings, config_path)
 
 
 def _domain(function: Any, *args: Any) -> Any:

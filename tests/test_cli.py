@@ -265,7 +265,7 @@ def test_an_invalid_expression_fails_and_writes_nothing(
     message = cli_error(
         "build", "--config", project_root / "obsgen.yaml", "--out", out, "--alerts", team
     )
-    assert "rules/broken.rules.yaml (group 'team-extra', rule 'TeamHot')" in message
+    assert "rules/broken.rules.yaml (group 'team-extra', rule 'TeamHot'" in message
     assert "promql/syntax" in message
     assert "1 invalid expression(s); nothing was written" in message
     assert not out.exists()

@@ -12,6 +12,8 @@ import yaml
 MetricType = Literal["counter", "gauge", "histogram", "summary", "info", "untyped"]
 CATALOG_FILE = Path(__file__).with_name("metrics.yaml")
 _HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+# vLLM inside Ray Serve is exported through Ray's agent under these prefixes.
+VLLM_PREFIXES = ("vllm:", "ray_vllm:", "ray_vllm_")
 _SUMMARY_SUFFIXES = ("_sum", "_count")
 
 
@@ -66,6 +68,19 @@ class Catalog:
     def for_series(self, series_name: str) -> Metric | None:
         """Returns the metric a stored series belongs to, or None."""
         return self._by_series.get(series_name)
+
+    def resolve(self, series_name: str) -> Metric | None:
+        """Like for_series, but also knows vLLM's Ray prefixes (ray_vllm:x, ray_vllm_x)."""
+        found = self._by_series.get(series_name)
+        if found is None:
+            for prefix in VLLM_PREFIXES[1:]:
+                if series_name.startswith(prefix):
+                    return self._by_series.get("vllm:" + series_name[len(prefix) :])
+        return found
+
+    def names(self) -> list[str]:
+        """Every series name the catalog knows, for did-you-mean suggestions."""
+        return list(self._by_series)
 
     def current_name(self, name: str) -> str:
         """Follows renamed_to links to the newest name of a metric."""

@@ -1,47 +1,108 @@
-"""Every PromQL expression in rendered documents, with where it was found."""
+"""Every PromQL expression in a document, with where it was found and what surrounds it.
+
+Documents from users can be any shape: walking them tolerates missing keys and wrong types
+(a later check reports those), so it never raises.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ExpressionKind = Literal["panel", "variable", "alert", "record"]
+Location = dict[str, str | int]
 
 
 @dataclass(frozen=True)
 class Expression:
-    """One query: its text, the file it lives in, and its location inside that file."""
+    """One query: its text, its file and location, and the parts around it checks need."""
 
     text: str
     file: str
-    location: dict[str, str | int]
-    templated: bool  # True for dashboard queries, which may use Grafana variables
+    location: Location
+    kind: ExpressionKind
+    legend: str = ""  # the panel target's legendFormat
+    rule: dict[str, Any] = field(default_factory=dict, compare=False)  # the whole rule
+
+    @property
+    def templated(self) -> bool:
+        """Dashboard queries may use Grafana variables; rule expressions may not."""
+        return self.kind in ("panel", "variable")
+
+
+def all_panels(panels: Any) -> Iterator[dict[str, Any]]:
+    """Every panel, row panels' nested panels included, skipping anything not an object."""
+    stack = list(reversed(panels)) if isinstance(panels, list) else []
+    while stack:
+        panel = stack.pop()
+        if isinstance(panel, dict):
+            yield panel
+            nested = panel.get("panels")
+            if isinstance(nested, list):
+                stack.extend(reversed(nested))
 
 
 def dashboard_expressions(model: dict[str, Any], file: str) -> Iterator[Expression]:
-    """Every target expression of every panel, nested row panels included."""
-    title = model.get("title", "")
-    for panel in _all_panels(model.get("panels", [])):
-        for target in panel.get("targets", []):
-            expr = target.get("expr")
-            if isinstance(expr, str):
-                location: dict[str, str | int] = {
-                    "dashboard": title,
-                    "panel": panel.get("title", ""),
-                    "refId": target.get("refId", ""),
-                }
-                yield Expression(expr, file, location, templated=True)
+    """Every target expression of every panel (Prometheus targets have `expr`)."""
+    title = str(model.get("title", ""))
+    for panel in all_panels(model.get("panels")):
+        targets = panel.get("targets")
+        for target in targets if isinstance(targets, list) else []:
+            if not isinstance(target, dict) or not isinstance(target.get("expr"), str):
+                continue
+            if not _is_prometheus(target.get("datasource"), panel.get("datasource")):
+                continue
+            location: Location = {
+                "dashboard": title,
+                "panel": str(panel.get("title", "")),
+                "refId": str(target.get("refId", "")),
+            }
+            yield Expression(
+                target["expr"],
+                file,
+                location,
+                "panel",
+                legend=str(target.get("legendFormat") or ""),
+            )
+
+
+def _is_prometheus(target_source: Any, panel_source: Any) -> bool:
+    """False only for a datasource of a known other type (Loki, OpenSearch, ...)."""
+    source = target_source if target_source not in (None, "", {}) else panel_source
+    if isinstance(source, dict):
+        kind = source.get("type")
+        return kind in (None, "", "prometheus") or "$" in str(kind)
+    return True
+
+
+def rule_groups(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The groups of a rule file that are objects."""
+    groups = document.get("groups")
+    for group in groups if isinstance(groups, list) else []:
+        if isinstance(group, dict):
+            yield group
+
+
+def group_rules(group: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The rules of a group that are objects."""
+    rules = group.get("rules")
+    for rule in rules if isinstance(rules, list) else []:
+        if isinstance(rule, dict):
+            yield rule
+
+
+def rule_location(group: dict[str, Any], rule: dict[str, Any]) -> Location:
+    """{"group": ..., "rule": ...} for messages."""
+    name = rule.get("alert") or rule.get("record") or ""
+    return {"group": str(group.get("name", "")), "rule": str(name)}
 
 
 def rule_expressions(document: dict[str, Any], file: str) -> Iterator[Expression]:
     """Every rule expression of a Prometheus rule file."""
-    for group in document.get("groups", []):
-        for rule in group.get("rules", []):
-            name = rule.get("alert") or rule.get("record") or ""
-            location: dict[str, str | int] = {"group": group.get("name", ""), "rule": name}
-            yield Expression(str(rule.get("expr", "")), file, location, templated=False)
-
-
-def _all_panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for panel in panels:
-        yield panel
-        yield from _all_panels(panel.get("panels", []))
+    for group in rule_groups(document):
+        for rule in group_rules(group):
+            kind: ExpressionKind = "alert" if "alert" in rule else "record"
+            expr = rule.get("expr")
+            text = expr if isinstance(expr, str) else "" if expr is None else str(expr)
+            yield Expression(text, file, rule_location(group, rule), kind, rule=rule)

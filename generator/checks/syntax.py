@@ -2,38 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
-import promql_parser
-
-from generator.checks.expressions import Expression
+from generator.checks import promtool
+from generator.checks.base import Check, CheckContext
 from generator.checks.problem import Problem
-from generator.grafana_variables import substitute
-
-CHECK_ID = "promql/syntax"
 
 
-def check_syntax(expressions: Iterable[Expression]) -> Iterator[Problem]:
-    """Yields one error per expression that PromQL cannot parse."""
-    for expression in expressions:
-        text = substitute(expression.text) if expression.templated else expression.text
-        if not text.strip():
-            yield Problem(
-                CHECK_ID,
-                "error",
-                "empty expression",
-                expression.file,
-                expression.location,
-                hint="remove the target or give it a query",
-            )
-            continue
-        try:
-            promql_parser.parse(text)
-        except (ValueError, TypeError, RecursionError) as exc:
-            yield Problem(
-                CHECK_ID,
-                "error",
-                f"cannot parse {expression.text!r}: {exc}",
-                expression.file,
-                expression.location,
-            )
+def run(context: CheckContext) -> Iterator[Problem]:
+    failing = [p for p in context.expressions if p.error]
+    positions = promtool.locate([p.parser_text for p in failing])
+    for index, parsed in enumerate(failing):
+        location = dict(parsed.source.location)
+        message = parsed.error
+        if index in positions:
+            line, column, promtool_message = positions[index]
+            location.update({"line": line, "column": column})
+            message = f"{parsed.error} (promtool: {promtool_message})"
+        yield CHECK.problem(
+            f"cannot parse: {message}",
+            parsed.source.file,
+            location,
+            hint=_hint(parsed.source.text, location),
+        )
+
+
+def _hint(text: str, location: dict[str, str | int]) -> str:
+    if not text.strip():
+        return "give the target or rule a query, or remove it"
+    line, column = location.get("line"), location.get("column")
+    if isinstance(line, int) and isinstance(column, int):
+        lines = text.splitlines() or [text]
+        source = lines[line - 1] if 0 < line <= len(lines) else text
+        return f"near: {source[max(0, column - 1) : column + 29]!r}"
+    return "check brackets, quotes and operators"
+
+
+CHECK = Check("promql/syntax", "error", "the expression parses as PromQL", run)

@@ -1,0 +1,134 @@
+"""What every check shares: the Check record, the parsed expressions and the run context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import promql_parser
+
+from generator.catalog import Catalog
+from generator.checks.documents import Document
+from generator.checks.expressions import Expression, Location
+from generator.checks.problem import Problem, Severity
+from generator.grafana_variables import substitute
+from generator.promql_ast import walk
+from generator.settings import Settings
+
+DOCS_PAGE = "docs/checks.md"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check: its id (e.g. promql/rate-on-gauge), default severity and how to run it."""
+
+    id: str
+    severity: Severity
+    summary: str
+    run: Callable[[CheckContext], Iterable[Problem]]
+    live: bool = False  # needs --prometheus
+
+    @property
+    def docs(self) -> str:
+        """Where the check is explained: docs/checks.md#<anchor>."""
+        return f"{DOCS_PAGE}#{self.id.replace('/', '')}"
+
+    def problem(
+        self,
+        message: str,
+        file: str,
+        location: Location | None = None,
+        *,
+        hint: str = "",
+        severity: Severity | None = None,
+    ) -> Problem:
+        """A Problem reported by this check."""
+        return Problem(
+            self.id,
+            severity or self.severity,
+            message,
+            file,
+            dict(location or {}),
+            hint=hint,
+            docs=self.docs,
+        )
+
+    def at(
+        self,
+        expression: Expression,
+        message: str,
+        *,
+        hint: str = "",
+        severity: Severity | None = None,
+    ) -> Problem:
+        """A Problem located at an expression."""
+        return self.problem(
+            message, expression.file, expression.location, hint=hint, severity=severity
+        )
+
+
+@dataclass
+class ParsedExpression:
+    """An expression parsed once for every check: its AST, or why it has none."""
+
+    source: Expression
+    parser_text: str  # what promql-parser saw: Grafana variables replaced, same length
+    ast: Any = None
+    error: str = ""
+
+    @cached_property
+    def nodes(self) -> list[Any]:
+        """Every AST node in source order (empty when the expression does not parse)."""
+        return list(walk(self.ast)) if self.ast is not None else []
+
+
+def parse_expression(expression: Expression) -> ParsedExpression:
+    """Parses one expression; syntax errors are kept, never raised."""
+    text = substitute(expression.text) if expression.templated else expression.text
+    parsed = ParsedExpression(expression, text)
+    if not text.strip():
+        parsed.error = "empty expression"
+        return parsed
+    try:
+        parsed.ast = promql_parser.parse(text)
+    except (ValueError, TypeError, OverflowError) as exc:
+        parsed.error = str(exc) or type(exc).__name__
+    except RecursionError:
+        parsed.error = "expression nested too deeply to parse"
+    return parsed
+
+
+@dataclass
+class CheckContext:
+    """Everything a check may read. Checks never change it."""
+
+    settings: Settings
+    catalog: Catalog
+    documents: list[Document]
+    expressions: list[ParsedExpression]
+    prometheus_url: str = ""
+    prometheus_timeout: float = 5.0
+    extra: dict[str, Any] = field(default_factory=dict)  # results a check shares, by key
+
+    @cached_property
+    def dashboards(self) -> list[Document]:
+        """The dashboard documents."""
+        return [d for d in self.documents if d.kind == "dashboard"]
+
+    @cached_property
+    def rule_files(self) -> list[Document]:
+        """The rule-file documents."""
+        return [d for d in self.documents if d.kind == "rules"]
+
+    @cached_property
+    def recorded_names(self) -> frozenset[str]:
+        """Names of every recording rule in the documents: known metrics for other checks."""
+        names = set()
+        for document in self.rule_files:
+            for group in document.data.get("groups") or []:
+                for rule in (group.get("rules") or []) if isinstance(group, dict) else []:
+                    if isinstance(rule, dict) and isinstance(rule.get("record"), str):
+                        names.add(rule["record"])
+        return frozenset(names)

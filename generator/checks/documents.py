@@ -1,0 +1,141 @@
+"""Documents to validate, read from paths: Grafana dashboards, rule files, PrometheusRules.
+
+Reading never raises: a file obsgen cannot use becomes a Problem naming it, and the rest of
+the files are still checked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from generator.checks.problem import Problem
+
+DocumentKind = Literal["dashboard", "rules"]
+MAX_FILE_BYTES = 32 * 1024 * 1024  # larger inputs are refused, not parsed
+_SUFFIXES = (".json", ".yaml", ".yml")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A dashboard model or a rule file ({"groups": [...]}) and the file it came from."""
+
+    kind: DocumentKind
+    file: str
+    data: dict[str, Any]
+
+
+def read_paths(paths: Iterable[Path]) -> tuple[list[Document], list[Problem]]:
+    """Every document under `paths` (directories recursively) and the problems reading them."""
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    for file in _files(paths, problems):
+        found, problem = read_file(file)
+        documents.extend(found)
+        if problem:
+            problems.append(problem)
+    return documents, problems
+
+
+def _files(paths: Iterable[Path], problems: list[Problem]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES
+            )
+        elif path.is_file():
+            yield path
+        else:
+            problems.append(_input_problem(str(path), "no such file or directory"))
+
+
+def read_file(path: Path) -> tuple[list[Document], Problem | None]:
+    """The documents in one file, or a problem saying why there are none."""
+    file = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return [], _input_problem(
+                file, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
+            )
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], _input_problem(file, f"cannot read: {exc}")
+    if path.suffix.lower() == ".json":
+        return _from_json(text, file)
+    return _from_yaml(text, file)
+
+
+def _from_json(text: str, file: str) -> tuple[list[Document], Problem | None]:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return [], _input_problem(file, f"not valid JSON: {exc}")
+    except RecursionError:
+        return [], _input_problem(file, "JSON nested too deeply to read")
+    dashboard = _dashboard_model(data)
+    if dashboard is None:
+        return [], _input_problem(
+            file,
+            "JSON that is not a Grafana dashboard (no 'panels' "
+            "or 'title', bare or under 'dashboard')",
+        )
+    return [Document("dashboard", file, dashboard)], None
+
+
+def _from_yaml(text: str, file: str) -> tuple[list[Document], Problem | None]:
+    try:
+        loaded = list(yaml.load_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        return [], _input_problem(file, f"not valid YAML{where}: {exc.problem}")
+    except (yaml.YAMLError, RecursionError) as exc:
+        return [], _input_problem(file, f"not valid YAML: {exc}")
+    documents = []
+    for data in loaded:
+        groups = _rule_groups(data)
+        if groups is not None:
+            documents.append(Document("rules", file, {"groups": groups}))
+        elif (dashboard := _dashboard_model(data)) is not None:
+            documents.append(Document("dashboard", file, dashboard))
+    if not documents:
+        return [], _input_problem(
+            file,
+            "neither a Prometheus rule file ('groups'), a PrometheusRule manifest nor a dashboard",
+        )
+    return documents, None
+
+
+def _dashboard_model(data: Any) -> dict[str, Any] | None:
+    if isinstance(data, dict) and isinstance(data.get("dashboard"), dict):
+        data = data["dashboard"]
+    if isinstance(data, dict) and ("panels" in data or "rows" in data) and "title" in data:
+        return data
+    return None
+
+
+def _rule_groups(data: Any) -> list[Any] | None:
+    if not isinstance(data, dict):
+        return None
+    if data.get("kind") == "PrometheusRule" and isinstance(data.get("spec"), dict):
+        data = data["spec"]
+    groups = data.get("groups")
+    return groups if isinstance(groups, list) else None
+
+
+def _input_problem(file: str, message: str) -> Problem:
+    return Problem(
+        "input/unreadable",
+        "error",
+        message,
+        file,
+        hint="point obsgen validate at Grafana dashboard JSON, Prometheus rule "
+        "files or PrometheusRule manifests",
+    )

@@ -1,0 +1,18 @@
+"""Every check obsgen runs, in the order docs/checks.md introduces them."""
+
+from __future__ import annotations
+
+from generator.checks import alert, dashboard, promql, syntax
+from generator.checks.base import Check
+
+ALL_CHECKS: tuple[Check, ...] = (
+    syntax.CHECK,
+    *promql.CHECKS,
+    *dashboard.CHECKS,
+    *alert.CHECKS,
+)
+
+
+def check_ids() -> list[str]:
+    """The id of every check."""
+    return [check.id for check in ALL_CHECKS]
