@@ -267,7 +267,7 @@ def test_an_invalid_expression_fails_and_writes_nothing(
     )
     assert "rules/broken.rules.yaml (group 'team-extra', rule 'TeamHot'" in message
     assert "promql/syntax" in message
-    assert "1 invalid expression(s); nothing was written" in message
+    assert "1 error(s) in the generated output (see above); nothing was written" in message
     assert not out.exists()
 
 

@@ -34,7 +34,8 @@ def _hint(text: str, location: dict[str, str | int]) -> str:
     if isinstance(line, int) and isinstance(column, int):
         lines = text.splitlines() or [text]
         source = lines[line - 1] if 0 < line <= len(lines) else text
-        return f"near: {source[max(0, column - 1) : column + 29]!r}"
+        snippet = source[max(0, column - 1) : column + 29]
+        return f"near: {snippet!r}" if snippet.strip() else "the expression ends too early"
     return "check brackets, quotes and operators"
 
 
