@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.checks import alert, dashboard, promql, syntax
+from generator.checks import alert, dashboard, live, promql, rules, syntax
 from generator.checks.base import Check
 
 ALL_CHECKS: tuple[Check, ...] = (
@@ -10,6 +10,8 @@ ALL_CHECKS: tuple[Check, ...] = (
     *promql.CHECKS,
     *dashboard.CHECKS,
     *alert.CHECKS,
+    *rules.CHECKS,
+    *live.CHECKS,
 )
 
 
