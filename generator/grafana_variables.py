@@ -1,56 +1,114 @@
 """Grafana template variables in PromQL, replaced so promql-parser can read the expression.
 
-Each reference is replaced by text of the same length, so a column in the substituted text is
-the same column in what the user wrote. Inside quoted strings references stay as they are:
-`"$namespace"` is already a valid PromQL string and regex.
+Each reference is replaced by text of the same length that is valid where it stands, so a
+column in the substituted text is the same column in what the user wrote:
+
+- inside quoted strings references stay as they are: `"$namespace"` is a valid string and regex;
+- in a range `[...]` or after `offset` they become a duration (`$__rate_interval` ->
+  `00000000060000ms`; PromQL accepts leading zeros);
+- after `@` they become a number of seconds;
+- before `(` they become a function name (`$agg(` -> `sum (`);
+- anywhere else they become an identifier (`$threshold` -> `v_________`), which parses as a
+  metric name or, inside `by (...)`, as a label name.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 # Grafana's own reference syntax: $var, [[var]] / [[var:fmt]], ${var}, ${var.field}, ${var:fmt}.
 REFERENCE = re.compile(
     r"\$(\w+)|\[\[([\s\S]+?)(?::(\w+))?\]\]|\$\{(\w+)(?:\.([^:^}]+))?(?::([^}]+))?\}"
 )
-
 _QUOTES = "\"'`"
+_OFFSET_BEFORE = re.compile(r"offset\s*$")
+_AT_BEFORE = re.compile(r"@\s*$")
+_CALL_AFTER = re.compile(r"\s*\(")
+
+
+@dataclass(frozen=True)
+class VariableReference:
+    """One reference in an expression: the variable's name and where it stands."""
+
+    name: str
+    start: int
+    end: int
+    in_string: bool
+
+
+def references(text: str) -> list[VariableReference]:
+    """Every variable reference in `text`, in order, noting those inside quoted strings."""
+    return _references(text, _quoted_positions(text))
+
+
+def _references(text: str, quoted: set[int]) -> list[VariableReference]:
+    return [
+        VariableReference(
+            name=m.group(1) or m.group(2) or m.group(4),
+            start=m.start(),
+            end=m.end(),
+            in_string=m.start() in quoted,
+        )
+        for m in REFERENCE.finditer(text)
+    ]
 
 
 def referenced_names(text: str) -> list[str]:
     """Variable names referenced anywhere in `text`, in order of first appearance."""
-    names = (m.group(1) or m.group(2) or m.group(4) for m in REFERENCE.finditer(text))
-    return list(dict.fromkeys(names))
+    return list(dict.fromkeys(ref.name for ref in references(text)))
 
 
 def substitute(expr: str) -> str:
     """Returns `expr` with every reference outside strings replaced by same-length PromQL."""
+    if "$" not in expr and "[[" not in expr:
+        return expr
     quoted = _quoted_positions(expr)
+    found = _references(expr, quoted)
+    depth_at = _bracket_depths(expr, quoted, found)
     pieces: list[str] = []
     last = 0
-    for match in REFERENCE.finditer(expr):
-        start, end = match.span()
-        if start in quoted:
+    for ref in found:
+        if ref.in_string:
             continue
-        pieces.append(expr[last:start])
-        pieces.append(_placeholder(expr, start, end - start))
-        last = end
+        pieces.append(expr[last : ref.start])
+        pieces.append(_placeholder(expr, ref, depth_at[ref.start] > 0))
+        last = ref.end
     pieces.append(expr[last:])
     return "".join(pieces)
 
 
-def _placeholder(expr: str, start: int, length: int) -> str:
-    if _inside_brackets(expr, start):
-        # A duration such as 0000060000ms; PromQL accepts leading zeros.
-        return "60000ms".rjust(length, "0") if length >= 7 else "1m".rjust(length, "0")
+def _placeholder(expr: str, ref: VariableReference, in_range: bool) -> str:
+    length = ref.end - ref.start
+    before = expr[: ref.start]
+    if in_range or _OFFSET_BEFORE.search(before):
+        return _duration(length)
+    if _AT_BEFORE.search(before):
+        return "1".rjust(length, "0")
+    if _CALL_AFTER.match(expr, ref.end):
+        return "ln" if length == 2 else "sum".ljust(length)
     return "v" + "_" * (length - 1)
 
 
-def _inside_brackets(expr: str, position: int) -> bool:
+def _duration(length: int) -> str:
+    # 60000ms fits references of 7 characters or more; shorter ones get minutes.
+    return "60000ms".rjust(length, "0") if length >= 7 else "1m".rjust(length, "0")
+
+
+def _bracket_depths(expr: str, quoted: set[int], found: list[VariableReference]) -> list[int]:
+    """Depth of `[...]` nesting at every position; strings and [[var]] references don't count."""
+    inside_reference = {i for ref in found for i in range(ref.start, ref.end)}
+    depths = []
     depth = 0
-    for char in expr[:position]:
-        depth += {"[": 1, "]": -1}.get(char, 0)
-    return depth > 0
+    for index, char in enumerate(expr):
+        depths.append(depth)
+        if index in quoted or index in inside_reference:
+            continue
+        if char == "[":
+            depth += 1
+        elif char == "]" and depth:
+            depth -= 1
+    return depths
 
 
 def _quoted_positions(expr: str) -> set[int]:
