@@ -7,7 +7,7 @@ OUT    ?= out
 STAMP      := $(VENV)/.installed
 DEV_STAMP  := $(VENV)/.installed-dev
 
-.PHONY: dashboards build test lint bench clean
+.PHONY: dashboards build validate test lint bench clean
 
 dashboards: build
 
@@ -25,6 +25,9 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 $(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP) $@
+
+validate: $(STAMP)
+	$(BIN)/obsgen validate
 
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q -rs
