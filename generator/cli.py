@@ -149,6 +149,10 @@ def validate(
     from generator.checks.problem import SEVERITY_RANK
     from generator.checks.report import render, summary
 
+    if prometheus_url and not prometheus_url.startswith(("http://", "https://")):
+        raise click.BadParameter(
+            f"{prometheus_url!r} is not an http:// or https:// URL", param_hint="--prometheus"
+        )
     settings = _usage(_load_settings, config_path)
     documents, problems = _usage(_documents, settings, paths, dashboard_dirs, alert_dirs)
     from generator.checks.runner import validate_documents

@@ -6,7 +6,7 @@ column in the substituted text is the same column in what the user wrote:
 - inside quoted strings references stay as they are: `"$namespace"` is a valid string and regex;
 - in a range `[...]` or after `offset` they become a duration (`$__rate_interval` ->
   `00000000060000ms`; PromQL accepts leading zeros);
-- after `@` they become a number of seconds;
+- after `@`, and for the numeric built-ins ($__range_s, $__interval_ms, ...), a number;
 - before `(` they become a function name (`$agg(` -> `sum (`);
 - anywhere else they become an identifier (`$threshold` -> `v_________`), which parses as a
   metric name or, inside `by (...)`, as a label name.
@@ -25,6 +25,7 @@ _QUOTES = "\"'`"
 _OFFSET_BEFORE = re.compile(r"offset\s*$")
 _AT_BEFORE = re.compile(r"@\s*$")
 _CALL_AFTER = re.compile(r"\s*\(")
+_NUMERIC_SUFFIXES = ("_s", "_ms")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,9 @@ def substitute(expr: str) -> str:
 
 def _placeholder(expr: str, ref: VariableReference, in_range: bool) -> str:
     length = ref.end - ref.start
+    if ref.name.endswith(_NUMERIC_SUFFIXES):
+        # $__range_s, $__interval_ms, ...: bare numbers, used as `[${__range_s}s]` or in math.
+        return "1".rjust(length, "0")
     before = expr[: ref.start]
     if in_range or _OFFSET_BEFORE.search(before):
         return _duration(length)

@@ -21,7 +21,7 @@ def dashboard_module(
         f'''\
         """{title}: a team's own dashboard."""
 
-        from generator.panels import Section, dashboard, target, timeseries
+        from generator.panels import Section, dashboard, query_variable, target, timeseries
         from generator.queries import Queries, aggregate, matcher
 
 
@@ -41,7 +41,8 @@ def dashboard_module(
                 uid="{uid}",
                 title="{title}",
                 description="Team dashboard",
-                variables=[],
+                variables=[query_variable("namespace", "Namespace",
+                                          "label_values(up, namespace)")],
                 sections=[Section("GPUs", [panel])],
             )
         '''

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -11,13 +12,18 @@ import promql_parser
 
 from generator.catalog import Catalog
 from generator.checks.documents import Document
-from generator.checks.expressions import Expression, Location
+from generator.checks.expressions import Expression, Location, group_rules, rule_groups
 from generator.checks.problem import Problem, Severity
 from generator.grafana_variables import substitute
 from generator.promql_ast import walk
 from generator.settings import Settings
 
 DOCS_PAGE = "docs/checks.md"
+# promql-parser recurses natively and crashes the process on very deep trees (about 5,000
+# chained operators); operators plus brackets bound the depth, so more than this is refused.
+MAX_OPERATORS = 256
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
+_DEPTH_TOKENS = re.compile(r"[-+*/%^(\[{<>]|[=!]=|\b(?:and|or|unless|atan2)\b")
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,7 @@ class ParsedExpression:
     parser_text: str  # what promql-parser saw: Grafana variables replaced, same length
     ast: Any = None
     error: str = ""
+    too_deep: bool = False  # refused before parsing (see MAX_OPERATORS)
 
     @cached_property
     def nodes(self) -> list[Any]:
@@ -91,6 +98,13 @@ def parse_expression(expression: Expression) -> ParsedExpression:
     if not text.strip():
         parsed.error = "empty expression"
         return parsed
+    if len(text) > MAX_OPERATORS and _operator_count(text) > MAX_OPERATORS:
+        parsed.error = (
+            f"not checked: more than {MAX_OPERATORS} operators and brackets, "
+            f"deeper than obsgen parses safely"
+        )
+        parsed.too_deep = True
+        return parsed
     try:
         parsed.ast = promql_parser.parse(text)
     except (ValueError, TypeError, OverflowError) as exc:
@@ -98,6 +112,11 @@ def parse_expression(expression: Expression) -> ParsedExpression:
     except RecursionError:
         parsed.error = "expression nested too deeply to parse"
     return parsed
+
+
+def _operator_count(text: str) -> int:
+    """Operators and brackets outside string literals: a bound on the tree's depth."""
+    return len(_DEPTH_TOKENS.findall(_STRINGS.sub('""', text)))
 
 
 @dataclass
@@ -125,10 +144,10 @@ class CheckContext:
     @cached_property
     def recorded_names(self) -> frozenset[str]:
         """Names of every recording rule in the documents: known metrics for other checks."""
-        names = set()
-        for document in self.rule_files:
-            for group in document.data.get("groups") or []:
-                for rule in (group.get("rules") or []) if isinstance(group, dict) else []:
-                    if isinstance(rule, dict) and isinstance(rule.get("record"), str):
-                        names.add(rule["record"])
-        return frozenset(names)
+        return frozenset(
+            rule["record"]
+            for document in self.rule_files
+            for group in rule_groups(document.data)
+            for rule in group_rules(group)
+            if isinstance(rule.get("record"), str)
+        )

@@ -43,10 +43,19 @@ def all_panels(panels: Any) -> Iterator[dict[str, Any]]:
                 stack.extend(reversed(nested))
 
 
+def dashboard_panels(model: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every panel of a dashboard, including those of pre-5 `rows` dashboards."""
+    yield from all_panels(model.get("panels"))
+    rows = model.get("rows")
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict):
+            yield from all_panels(row.get("panels"))
+
+
 def dashboard_expressions(model: dict[str, Any], file: str) -> Iterator[Expression]:
     """Every target expression of every panel (Prometheus targets have `expr`)."""
     title = str(model.get("title", ""))
-    for panel in all_panels(model.get("panels")):
+    for panel in dashboard_panels(model):
         targets = panel.get("targets")
         for target in targets if isinstance(targets, list) else []:
             if not isinstance(target, dict) or not isinstance(target.get("expr"), str):

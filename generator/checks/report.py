@@ -48,15 +48,9 @@ def _text(problems: Sequence[Problem]) -> str:
 
 def _annotation(problem: Problem) -> str:
     level = {"error": "error", "warning": "warning"}.get(problem.severity, "notice")
+    # line/column count inside the expression, not the file, so they go in the text.
     properties = {"file": problem.file, "title": f"obsgen {problem.check}"}
-    line, column = problem.location.get("line"), problem.location.get("column")
-    if isinstance(line, int):
-        properties["line"] = str(line)
-    if isinstance(column, int):
-        properties["col"] = str(column)
-    where = ", ".join(
-        f"{k} {v}" for k, v in problem.ordered_location().items() if k not in ("line", "column")
-    )
+    where = ", ".join(f"{k} {v}" for k, v in problem.ordered_location().items())
     text = f"{where}: {problem.message}" if where else problem.message
     if problem.hint:
         text += f" ({problem.hint})"

@@ -10,7 +10,12 @@ from generator.checks.problem import Problem
 
 
 def run(context: CheckContext) -> Iterator[Problem]:
-    failing = [p for p in context.expressions if p.error]
+    failing = [p for p in context.expressions if p.error and not p.too_deep]
+    for parsed in context.expressions:
+        if parsed.too_deep:
+            yield CHECK.at(
+                parsed.source, parsed.error, hint="split the expression with recording rules"
+            )
     positions = promtool.locate([p.parser_text for p in failing])
     for index, parsed in enumerate(failing):
         location = dict(parsed.source.location)

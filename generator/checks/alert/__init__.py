@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+from generator.checks.alert import (
+    comparison,
+    for_duration,
+    labels,
+    required_annotations,
+    template,
+)
 from generator.checks.base import Check
 
-CHECKS: tuple[Check, ...] = ()
+CHECKS: tuple[Check, ...] = (
+    labels.CHECK,
+    required_annotations.CHECK,
+    for_duration.CHECK,
+    template.CHECK,
+    comparison.CHECK,
+)

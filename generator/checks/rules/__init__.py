@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from generator.checks.base import Check
+from generator.checks.rules import duplicate
 
-CHECKS: tuple[Check, ...] = ()
+CHECKS: tuple[Check, ...] = (duplicate.CHECK,)
