@@ -264,7 +264,7 @@ def run(count: int = EXPRESSIONS) -> list[dict[str, Any]]:
     return results
 
 
-def _table(results: list[dict[str, Any]]) -> str:
+def table(results: list[dict[str, Any]]) -> str:
     lines = [f"{'benchmark':50} {'median':>10} {'min':>10} {'max':>10}  unit           ratio"]
     for result in results:
         ratio = f"{result['ratio']:.2f}x" if "ratio" in result else ""
@@ -285,4 +285,4 @@ def _table(results: list[dict[str, Any]]) -> str:
 
 if __name__ == "__main__":
     figures = run()
-    print(json.dumps(figures, indent=2) if "--json" in sys.argv[1:] else _table(figures))
+    print(json.dumps(figures, indent=2) if "--json" in sys.argv[1:] else table(figures))

@@ -14,6 +14,25 @@ from generator.errors import ObsgenError
 
 _CONFIG_HELP = "Settings file (default: $OBSGEN_CONFIG, else ./obsgen.yaml)."
 
+# Options every content-reading command shares.
+config_option = click.option("--config", "config_path", metavar="PATH", help=_CONFIG_HELP)
+dashboards_option = click.option(
+    "--dashboards",
+    "dashboard_dirs",
+    multiple=True,
+    metavar="DIR",
+    type=click.Path(path_type=Path),
+    help="Extra dashboard modules beside the bundled ones (repeatable).",
+)
+alerts_option = click.option(
+    "--alerts",
+    "alert_dirs",
+    multiple=True,
+    metavar="DIR",
+    type=click.Path(path_type=Path),
+    help="Extra alert modules beside the bundled ones (repeatable).",
+)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="obsgen")
@@ -23,7 +42,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--config", "config_path", metavar="PATH", help=_CONFIG_HELP)
+@config_option
 @click.option(
     "--out",
     "out_dir",
@@ -33,22 +52,8 @@ def cli() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Output directory.",
 )
-@click.option(
-    "--dashboards",
-    "dashboard_dirs",
-    multiple=True,
-    metavar="DIR",
-    type=click.Path(path_type=Path),
-    help="Extra dashboard modules (repeatable).",
-)
-@click.option(
-    "--alerts",
-    "alert_dirs",
-    multiple=True,
-    metavar="DIR",
-    type=click.Path(path_type=Path),
-    help="Extra alert modules (repeatable).",
-)
+@dashboards_option
+@alerts_option
 def build(
     config_path: str | None,
     out_dir: Path,
@@ -85,7 +90,7 @@ def build(
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--config", "config_path", metavar="PATH", help=_CONFIG_HELP)
+@config_option
 @click.option(
     "--format",
     "output_format",
@@ -115,22 +120,8 @@ def build(
     show_default=True,
     help="Seconds per request of the live checks.",
 )
-@click.option(
-    "--dashboards",
-    "dashboard_dirs",
-    multiple=True,
-    metavar="DIR",
-    type=click.Path(path_type=Path),
-    help="Extra dashboard modules (no PATH given).",
-)
-@click.option(
-    "--alerts",
-    "alert_dirs",
-    multiple=True,
-    metavar="DIR",
-    type=click.Path(path_type=Path),
-    help="Extra alert modules (no PATH given).",
-)
+@dashboards_option
+@alerts_option
 def validate(
     paths: tuple[Path, ...],
     config_path: str | None,
