@@ -132,3 +132,58 @@ def _quoted_positions(expr: str) -> set[int]:
             quote = char
             positions.add(index)
     return positions
+
+
+# ---- interpolation: what Grafana sends to Prometheus ----------------------------------------
+
+_REGEX_SPECIALS = re.compile(r"[$^*{}\[\]+?.()|\\]")
+
+
+@dataclass(frozen=True)
+class VariableValue:
+    """A dashboard variable's selection: one or more values, and whether it is multi-value
+    (multi or include-all), which makes Grafana join the values as a regex alternation."""
+
+    values: tuple[str, ...]
+    multi: bool = False
+
+
+def builtin_values(range_seconds: int, step_seconds: int, scrape_seconds: int) -> dict[str, str]:
+    """Grafana's built-in interval variables for a panel, as its Prometheus backend fills them.
+
+    $__rate_interval is max($__interval + scrape interval, 4 x scrape interval)."""
+    rate = max(step_seconds + scrape_seconds, 4 * scrape_seconds)
+    return {
+        "__interval": f"{step_seconds}s",
+        "__interval_ms": str(step_seconds * 1000),
+        "__rate_interval": f"{rate}s",
+        "__rate_interval_ms": str(rate * 1000),
+        "__range": f"{range_seconds}s",
+        "__range_s": str(range_seconds),
+        "__range_ms": str(range_seconds * 1000),
+    }
+
+
+def interpolate(expr: str, variables: dict[str, VariableValue], builtins: dict[str, str]) -> str:
+    """`expr` with every reference replaced the way Grafana does for a Prometheus query.
+
+    A reference to an unknown variable is left as it is (Grafana does the same)."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2) or match.group(4)
+        fmt = match.group(3) or match.group(6) or ""
+        if name in builtins:
+            return builtins[name]
+        variable = variables.get(name)
+        if variable is None:
+            return match.group(0)
+        if variable.multi or fmt == "regex" or len(variable.values) > 1:
+            escaped = [
+                _REGEX_SPECIALS.sub(lambda m: "\\\\" + m.group(0), v) for v in variable.values
+            ]
+            return escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"
+        value = variable.values[0] if variable.values else ""
+        # Escaped for the double-quoted label values obsgen's queries use.
+        return value.replace("\\", "\\\\").replace('"', '\\"')
+
+    return REFERENCE.sub(replace, expr)
