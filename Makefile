@@ -30,6 +30,7 @@ validate: $(STAMP)
 	$(BIN)/obsgen validate
 
 test: $(DEV_STAMP)
+	@scripts/ensure-prometheus.sh
 	$(BIN)/python -m pytest -q -rs
 
 lint: $(DEV_STAMP)
