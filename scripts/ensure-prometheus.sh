@@ -4,9 +4,12 @@
 # without the binaries, tests that need them skip (or fail under REQUIRE_PROMETHEUS=1).
 set -u
 missing=()
-for tool in prometheus promtool alertmanager amtool; do
+for tool in prometheus promtool amtool; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+# Debian names the Alertmanager binary prometheus-alertmanager.
+command -v alertmanager >/dev/null 2>&1 || command -v prometheus-alertmanager >/dev/null 2>&1 ||
+  missing+=(alertmanager)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
