@@ -14,29 +14,31 @@ from generator.checks.problem import Problem
 from generator.checks.runner import validate_documents
 from generator.content import build_dashboards, build_rule_groups, discover
 from generator.errors import RenderError
+from generator.render.alertmanager import render_alertmanager_config
 from generator.render.dashboards import render_dashboard
 from generator.render.rules import render_rule_groups
 from generator.render.serialize import sha256_text, to_json, to_yaml
 from generator.settings import Settings
 
 MANIFEST_NAME = "manifest.json"
+ALERTMANAGER_PATH = "alertmanager/alertmanager.yaml"
 
 
 @dataclass(frozen=True)
 class Artifact:
     """One output file: its path under the output directory and its exact text."""
 
-    kind: Literal["dashboard", "rules"]
+    kind: Literal["dashboard", "rules", "alertmanager"]
     path: str
     text: str
     source: str
     document: dict[str, Any] = field(compare=False, repr=False)
 
-    def as_document(self) -> Document:
-        """The artifact as the validator sees it."""
-        return Document(
-            "dashboard" if self.kind == "dashboard" else "rules", self.path, self.document
-        )
+    def as_document(self) -> Document | None:
+        """The artifact as the validator sees it; None for what it does not check."""
+        if self.kind == "alertmanager":
+            return None
+        return Document(self.kind, self.path, self.document)
 
     def manifest_entry(self) -> dict[str, Any]:
         """What manifest.json records about this artifact."""
@@ -49,8 +51,10 @@ class Artifact:
         if self.kind == "dashboard":
             entry["uid"] = self.document["uid"]
             entry["title"] = self.document.get("title", "")
-        else:
+        elif self.kind == "rules":
             entry["groups"] = [g["name"] for g in self.document["groups"]]
+        else:
+            entry["receivers"] = [r["name"] for r in self.document["receivers"]]
         return entry
 
 
@@ -69,6 +73,10 @@ class BuildResult:
         """How many artifacts of `kind` were built."""
         return sum(1 for a in self.artifacts if a.kind == kind)
 
+    def documents(self) -> list[Document]:
+        """The dashboards and rule files, as the validator sees them."""
+        return _documents(self.artifacts)
+
 
 def folder_slug(folder: str) -> str:
     """'GPU Workloads' -> 'gpu-workloads': a directory name safe on every file system."""
@@ -78,12 +86,24 @@ def folder_slug(folder: str) -> str:
 def build(
     settings: Settings, dashboard_dirs: Sequence[Path] = (), alert_dirs: Sequence[Path] = ()
 ) -> BuildResult:
-    """Runs every content module, renders its output and checks every expression."""
+    """Runs every content module, renders its output and the Alertmanager configuration,
+    and checks every expression."""
     artifacts = _dashboard_artifacts(settings, dashboard_dirs)
     artifacts += _rule_artifacts(settings, alert_dirs)
+    artifacts.append(_alertmanager_artifact(settings))
     return BuildResult(
-        artifacts=artifacts,
-        problems=validate_documents([a.as_document() for a in artifacts], settings),
+        artifacts=artifacts, problems=validate_documents(_documents(artifacts), settings)
+    )
+
+
+def _documents(artifacts: list[Artifact]) -> list[Document]:
+    return [d for d in (a.as_document() for a in artifacts) if d is not None]
+
+
+def _alertmanager_artifact(settings: Settings) -> Artifact:
+    document = render_alertmanager_config(settings)
+    return Artifact(
+        "alertmanager", ALERTMANAGER_PATH, to_yaml(document), "settings: alertmanager", document
     )
 
 

@@ -60,7 +60,8 @@ def build(
     dashboard_dirs: tuple[Path, ...],
     alert_dirs: tuple[Path, ...],
 ) -> None:
-    """Build dashboards (JSON), rule files (YAML) and manifest.json into --out."""
+    """Build dashboards (JSON), rule files and the Alertmanager configuration (YAML) and
+    manifest.json into --out."""
     from generator.build import build as run_build
     from generator.deliver.files import write_build
 
@@ -78,9 +79,13 @@ def build(
     alerts = sum(
         len(g["rules"]) for a in result.artifacts if a.kind == "rules" for g in a.document["groups"]
     )
+    receivers = sum(
+        len(a.document["receivers"]) for a in result.artifacts if a.kind == "alertmanager"
+    )
     click.echo(
         f"obsgen: {result.count('dashboard')} dashboards, {result.count('rules')} rule "
-        f"files ({alerts} rules) -> {out_dir}/  [{len(report.written)} written, "
+        f"files ({alerts} rules), {result.count('alertmanager')} Alertmanager config "
+        f"({receivers} receivers) -> {out_dir}/  [{len(report.written)} written, "
         f"{len(report.unchanged)} unchanged, {len(report.removed)} removed] "
         f"in {time.perf_counter() - started:.2f}s"
     )
@@ -175,7 +180,7 @@ def _documents(
     from generator.build import build as run_build
 
     result = run_build(settings, dashboard_dirs, alert_dirs)
-    return [a.as_document() for a in result.artifacts], []
+    return result.documents(), []
 
 
 def _usage(function: Any, *args: Any) -> Any:

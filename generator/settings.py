@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from generator.errors import SettingsError
+from generator.rules import SEVERITIES
 from generator.yaml_source import KeyPath, MarkedDocument, load_marked_yaml
 
 CONFIG_ENV = "OBSGEN_CONFIG"
@@ -23,11 +24,29 @@ _KUBERNETES_LABEL = re.compile(
     r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 )
 _VERSION = re.compile(r"^[0-9]+(\.[0-9]+){0,3}$")
+_WEBHOOK_URL = re.compile(r"^https?://[^\s/]+\S*$")
+# The keys a mapping field accepts, by its metadata pattern: the syntax and how to name it.
+_MAPPING_KEYS = {
+    "": (_LABEL_NAME, "a valid label name"),
+    "kubernetes-labels": (_KUBERNETES_LABEL, "a valid label name"),
+    "receivers": (
+        re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"),
+        "a valid receiver name (letters, digits, '-', '_' and '.')",
+    ),
+    "severities": (
+        re.compile(f"^({'|'.join(SEVERITIES)})$"),
+        "a severity (" + " | ".join(SEVERITIES) + ")",
+    ),
+    "label-values": (re.compile(r"^.+$", re.DOTALL), "a non-empty label value"),
+}
 
 
-def _limits(low: float | None = None, high: float | None = None, pattern: str = "") -> Any:
-    """Field metadata read by the loader: numeric bounds or a named text pattern."""
-    return {"min": low, "max": high, "pattern": pattern}
+def _limits(
+    low: float | None = None, high: float | None = None, pattern: str = "", values: str = ""
+) -> Any:
+    """Field metadata read by the loader: numeric bounds or named patterns of text, of a
+    mapping's keys (`pattern`) and of its values (`values`)."""
+    return {"min": low, "max": high, "pattern": pattern, "values": values}
 
 
 @dataclass(frozen=True)
@@ -111,6 +130,35 @@ class KubernetesSettings:
 
 
 @dataclass(frozen=True)
+class AlertmanagerSettings:
+    """What out/alertmanager/alertmanager.yaml routes where, how it groups and how often."""
+
+    # Receiver name -> webhook URL; "" is a receiver with only a name, for people to wire up.
+    receivers: dict[str, str] = field(
+        default_factory=lambda: {"default": "", "gpu-oncall": "", "ml-platform": ""},
+        metadata=_limits(pattern="receivers", values="webhook-url"),
+    )
+    default_receiver: str = "default"  # takes what no team or severity route takes
+    severity_receivers: dict[str, str] = field(
+        default_factory=lambda: {"critical": "gpu-oncall", "warning": "ml-platform"},
+        metadata=_limits(pattern="severities"),
+    )
+    team_label: str = field(default="team", metadata=_limits(pattern="label"))
+    # team label value -> receiver; these routes come before the severity routes.
+    team_receivers: dict[str, str] = field(
+        default_factory=dict, metadata=_limits(pattern="label-values")
+    )
+    # One notification per alert and node (its GPUs together) or per alert and model.
+    group_by: tuple[str, ...] = field(
+        default=("alertname", "Hostname", "namespace", "model_name"),
+        metadata=_limits(pattern="label"),
+    )
+    group_wait: str = field(default="30s", metadata=_limits(pattern="duration"))
+    group_interval: str = field(default="5m", metadata=_limits(pattern="duration"))
+    repeat_interval: str = field(default="4h", metadata=_limits(pattern="duration"))
+
+
+@dataclass(frozen=True)
 class Settings:
     datasource: DatasourceSettings = field(default_factory=DatasourceSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
@@ -120,6 +168,7 @@ class Settings:
     grafana: GrafanaSettings = field(default_factory=GrafanaSettings)
     prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
     kubernetes: KubernetesSettings = field(default_factory=KubernetesSettings)
+    alertmanager: AlertmanagerSettings = field(default_factory=AlertmanagerSettings)
     source: str = "(defaults)"  # where these settings came from, for messages
 
 
@@ -165,6 +214,35 @@ def _check_consistency(settings: Settings, doc: MarkedDocument) -> None:
         raise SettingsError(
             f"{doc.where(('alerts', 'runbook_url'))}: 'alerts.runbook_url' must contain "
             f"{{alert}}, which becomes each alert's name"
+        )
+    _check_alertmanager(settings.alertmanager, doc)
+
+
+def _check_alertmanager(settings: AlertmanagerSettings, doc: MarkedDocument) -> None:
+    """Every receiver a route names is defined; the intervals Alertmanager refuses at zero."""
+    defined = ", ".join(sorted(settings.receivers)) or "none"
+    references: list[tuple[KeyPath, str]] = [(("default_receiver",), settings.default_receiver)]
+    references += [(("severity_receivers", k), v) for k, v in settings.severity_receivers.items()]
+    references += [(("team_receivers", k), v) for k, v in settings.team_receivers.items()]
+    for key, receiver in references:
+        if receiver not in settings.receivers:
+            key_path = ("alertmanager", *key)
+            raise SettingsError(
+                f"{doc.where(key_path)}: '{'.'.join(key_path)}' names receiver "
+                f"{receiver!r}, which 'alertmanager.receivers' does not define "
+                f"(defined: {defined}); add it there or name one of those"
+            )
+    for name in ("group_interval", "repeat_interval"):
+        if not any(int(number) for number in re.findall(r"[0-9]+", getattr(settings, name))):
+            raise SettingsError(
+                f"{doc.where(('alertmanager', name))}: 'alertmanager.{name}' must be longer "
+                f"than zero (Alertmanager refuses 0)"
+            )
+    repeated = sorted({label for label in settings.group_by if settings.group_by.count(label) > 1})
+    if repeated:
+        raise SettingsError(
+            f"{doc.where(('alertmanager', 'group_by'))}: 'alertmanager.group_by' lists "
+            f"{', '.join(repeated)} more than once"
         )
 
 
@@ -230,27 +308,44 @@ def _coerce(hint: Any, value: Any, key_path: KeyPath, doc: MarkedDocument, metad
         if not isinstance(value, dict):
             fail("a mapping of names to strings")
         for name, item in value.items():
-            entry = (*key_path, str(name))
-            if not isinstance(item, str):
-                raise SettingsError(
-                    f"{doc.where(entry)}: '{'.'.join(entry)}' must be a string "
-                    f"(quote numbers and booleans), got {item!r}"
-                )
-            if not _key_pattern(metadata.get("pattern", "")).match(str(name)):
-                raise SettingsError(
-                    f"{doc.where(entry)}: '{'.'.join(entry)}' is not a valid label name"
-                )
+            _check_entry((*key_path, str(name)), name, item, doc, metadata)
         return dict(sorted(value.items()))
     if origin is tuple or (isinstance(hint, types.GenericAlias) and origin is tuple):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             fail("a list of strings")
+        for item in value:
+            _check_pattern(metadata.get("pattern", ""), item, _fail_item(where, dotted, item))
         return tuple(value)
     raise TypeError(f"settings field {dotted} has an unsupported type {hint!r}")
 
 
-def _key_pattern(pattern: str) -> re.Pattern[str]:
-    """Label-name syntax of a mapping's keys: Kubernetes label keys or Prometheus label names."""
-    return _KUBERNETES_LABEL if pattern == "kubernetes-labels" else _LABEL_NAME
+def _check_entry(entry: KeyPath, key: Any, item: Any, doc: MarkedDocument, metadata: Any) -> None:
+    """One key and value of a mapping field: text keys of the field's syntax, text values."""
+    dotted, where = ".".join(entry), doc.where(entry)
+
+    def fail(expected: str) -> typing.NoReturn:
+        raise SettingsError(f"{where}: '{dotted}' must be {expected}, got {item!r}")
+
+    if not isinstance(item, str):
+        fail("a string (quote numbers and booleans)")
+    if not isinstance(key, str):
+        raise SettingsError(
+            f"{where}: '{dotted}' needs a text key: quote it (YAML reads {key!r} as "
+            f"{type(key).__name__})"
+        )
+    syntax, described = _MAPPING_KEYS[metadata.get("pattern", "")]
+    if not syntax.match(key):
+        raise SettingsError(f"{where}: '{dotted}' is not {described}")
+    _check_pattern(metadata.get("values", ""), item, fail)
+
+
+def _fail_item(where: str, dotted: str, item: str) -> typing.Callable[[str], typing.NoReturn]:
+    """A fail() for one entry of a list field, naming the entry."""
+
+    def fail(expected: str) -> typing.NoReturn:
+        raise SettingsError(f"{where}: '{dotted}' holds {item!r}, which is not {expected}")
+
+    return fail
 
 
 def _check_pattern(pattern: str, value: str, fail: typing.Callable[[str], typing.NoReturn]) -> None:
@@ -260,3 +355,5 @@ def _check_pattern(pattern: str, value: str, fail: typing.Callable[[str], typing
         fail("a Prometheus duration such as 30s, 5m or 1h")
     if pattern == "version" and not _VERSION.match(value):
         fail("a version such as 0.11 or 4.2.3")
+    if pattern == "webhook-url" and value and not _WEBHOOK_URL.match(value):
+        fail('an http:// or https:// URL, or "" for a receiver without a webhook')

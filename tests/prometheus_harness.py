@@ -34,7 +34,10 @@ def require_binary(name: str) -> str:
     """The path of `name`; without it the test skips, or fails when REQUIRE_PROMETHEUS=1."""
     path = shutil.which(name)
     if path is None:
-        message = f"the real `{name}` binary is not installed (Debian package prometheus)"
+        message = (
+            f"the real `{name}` binary is not installed; "
+            f"apt-get install prometheus prometheus-alertmanager"
+        )
         if os.environ.get("REQUIRE_PROMETHEUS") == "1":
             pytest.fail(message)
         pytest.skip(message)

@@ -242,7 +242,7 @@ def content_names(result: BuildResult) -> Iterator[tuple[str, str]]:
                     selector = query[len("label_values(") : query.rindex(",")]
                     for name in metric_names(substitute(selector)):
                         yield f"{artifact.path}: variable {variable['name']}", name
-        else:
+        elif artifact.kind == "rules":
             for group in artifact.document["groups"]:
                 for rule in group["rules"]:
                     rule_name = rule.get("alert") or rule.get("record")

@@ -20,11 +20,13 @@ BUNDLED_OUTPUTS = {
     "dashboards/gpu-workloads/bec31e71-3ac5-4133-b2e3-b9f75c8ab56c.json",
     "rules/gpu_health.rules.yaml",
     "rules/inference.rules.yaml",
+    "alertmanager/alertmanager.yaml",
     "manifest.json",
 }
 SUMMARY = re.compile(
     r"^obsgen: (?P<dashboards>\d+) dashboards, (?P<rule_files>\d+) rule files "
-    r"\((?P<rules>\d+) rules\) -> (?P<out>.+)/  "
+    r"\((?P<rules>\d+) rules\), (?P<alertmanager>\d+) Alertmanager config "
+    r"\((?P<receivers>\d+) receivers\) -> (?P<out>.+)/  "
     r"\[(?P<written>\d+) written, (?P<unchanged>\d+) unchanged, (?P<removed>\d+) removed\]",
     re.MULTILINE,
 )
@@ -136,11 +138,16 @@ def test_the_manifest_lists_every_artifact_with_its_hash(build_cli, tmp_path: Pa
             assert entry["uid"] == model["uid"]
             assert entry["path"] == f"dashboards/gpu-workloads/{model['uid']}.json"
             assert entry["title"] == model["title"]
-        else:
-            assert entry["kind"] == "rules"
+        elif entry["kind"] == "rules":
             document = yaml.safe_load(data)
             assert entry["groups"] == [group["name"] for group in document["groups"]]
             assert entry["groups"]
+        else:
+            assert entry["kind"] == "alertmanager"
+            assert entry["path"] == "alertmanager/alertmanager.yaml"
+            document = yaml.safe_load(data)
+            assert entry["receivers"] == [receiver["name"] for receiver in document["receivers"]]
+            assert entry["receivers"]
     assert {e["uid"] for e in entries if e["kind"] == "dashboard"} == {
         "ee6mbjghme96oc",
         "bec31e71-3ac5-4133-b2e3-b9f75c8ab56c",
@@ -159,13 +166,15 @@ def test_the_summary_names_the_counts(build_cli, tmp_path: Path) -> None:
     assert counts["dashboards"] == "2"
     assert counts["rule_files"] == "2"
     assert counts["rules"] == str(rule_count)
+    assert (counts["alertmanager"], counts["receivers"]) == ("1", "3")
     assert counts["out"] == str(out)
-    assert (counts["written"], counts["unchanged"], counts["removed"]) == ("5", "0", "0")
+    assert (counts["written"], counts["unchanged"], counts["removed"]) == ("6", "0", "0")
     # One line per artifact names the module it came from.
     assert "  rules/gpu_health.rules.yaml  <- alerts/gpu_health.py" in result.output
     assert "  dashboards/gpu-workloads/ee6mbjghme96oc.json  <- dashboards/training.py" in (
         result.output
     )
+    assert "  alertmanager/alertmanager.yaml  <- settings: alertmanager" in result.output
 
 
 # ---- rebuilding ----------------------------------------------------------------------------
@@ -178,7 +187,7 @@ def test_a_second_build_changes_nothing(build_cli, tmp_path: Path) -> None:
     stamps = {path: (out / path).stat().st_mtime_ns for path in before}
 
     counts = summary(build_cli(out).output)
-    assert (counts["written"], counts["unchanged"], counts["removed"]) == ("0", "5", "0")
+    assert (counts["written"], counts["unchanged"], counts["removed"]) == ("0", "6", "0")
     assert files_under(out) == before
     assert {path: (out / path).stat().st_mtime_ns for path in before} == stamps
 
@@ -200,14 +209,15 @@ def test_a_changed_setting_rewrites_only_the_files_it_changes(
     assert result.exit_code == 0, result.output
     after = files_under(out)
     rewritten = {path for path in after if after[path] != before[path]}
-    # Alert labels touch the rule files and therefore the manifest; dashboards stay as they were.
+    # Alert labels touch the rule files and therefore the manifest; dashboards and the
+    # Alertmanager configuration stay as they were.
     assert rewritten == {
         "rules/gpu_health.rules.yaml",
         "rules/inference.rules.yaml",
         "manifest.json",
     }
     counts = summary(result.output)
-    assert (counts["written"], counts["unchanged"]) == ("3", "2")
+    assert (counts["written"], counts["unchanged"]) == ("3", "3")
 
 
 @pytest.mark.parametrize(
