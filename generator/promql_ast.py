@@ -7,6 +7,18 @@ from typing import Any
 
 import promql_parser
 
+# The node types by name: `type(node) is VectorSelector` is the fast test.
+VectorSelector = promql_parser.VectorSelector
+MatrixSelector = promql_parser.MatrixSelector
+SubqueryExpr = promql_parser.SubqueryExpr
+Call = promql_parser.Call
+AggregateExpr = promql_parser.AggregateExpr
+BinaryExpr = promql_parser.BinaryExpr
+ParenExpr = promql_parser.ParenExpr
+UnaryExpr = promql_parser.UnaryExpr
+NumberLiteral = promql_parser.NumberLiteral
+StringLiteral = promql_parser.StringLiteral
+
 
 def children(node: Any) -> list[Any]:
     """The direct sub-expressions of a node, left to right."""
@@ -37,6 +49,17 @@ def walk(root: Any) -> Iterator[Any]:
 def vector_selectors(root: Any) -> list[Any]:
     """Every VectorSelector in the tree (range selectors included), in source order."""
     return [n for n in walk(root) if isinstance(n, promql_parser.VectorSelector)]
+
+
+def selector_name(selector: Any) -> str:
+    """The metric name a vector selector selects: its name, else the value of a
+    `__name__="x"` matcher (how {"x"} parses), else ''."""
+    if selector.name:
+        return str(selector.name)
+    for matcher in selector.matchers.matchers:
+        if matcher.name == "__name__" and matcher.op == promql_parser.MatchOp.Equal:
+            return str(matcher.value)
+    return ""
 
 
 def metric_names(expr: str) -> list[str]:

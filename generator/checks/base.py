@@ -22,6 +22,7 @@ DOCS_PAGE = "docs/checks.md"
 # promql-parser recurses natively and crashes the process on very deep trees (about 5,000
 # chained operators); operators plus brackets bound the depth, so more than this is refused.
 MAX_OPERATORS = 256
+MAX_RECORD_DEPTH = 16  # recording rules that read recording rules are followed this deep
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
 _DEPTH_TOKENS = re.compile(r"[-+*/%^(\[{<>]|[=!]=|\b(?:and|or|unless|atan2)\b")
 
@@ -151,3 +152,13 @@ class CheckContext:
             for rule in group_rules(group)
             if isinstance(rule.get("record"), str)
         )
+
+    @cached_property
+    def recording_rules(self) -> dict[str, list[ParsedExpression]]:
+        """The parsed expressions of the recording rules, by the name they record."""
+        rules: dict[str, list[ParsedExpression]] = {}
+        for parsed in self.expressions:
+            record = parsed.source.rule.get("record") if parsed.source.kind == "record" else None
+            if isinstance(record, str):
+                rules.setdefault(record, []).append(parsed)
+        return rules

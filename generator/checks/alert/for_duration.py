@@ -17,8 +17,8 @@ from generator.checks.alert._common import (
     AlertRule,
     alerting_rules,
     format_duration,
+    metric_names,
     parse_duration,
-    rule_index,
 )
 from generator.checks.base import Check, CheckContext
 from generator.checks.problem import Problem
@@ -65,7 +65,7 @@ def _collection_interval(
     interval, source = scrape, f"Prometheus scrapes every {format_duration(scrape)}"
     if alert.ast is None:
         return interval, source
-    for name in sorted(rule_index(context).metric_names(alert.ast)):
+    for name in sorted(metric_names(context, alert.ast)):
         metric = context.catalog.resolve(name)
         exporter = metric.exporter if metric is not None else ""
         if not exporter and name.startswith(_DCGM_PREFIX):

@@ -2,11 +2,11 @@
 
 Each label and annotation value is a Go template: every `{{` needs its `}}`, actions cannot
 nest or be empty, and a `}}` without `{{` is a typo. `$labels.x`, `.Labels.x` and
-`index $labels "x"` read the labels of the series that fired; when the expression's output
-labels are known (an aggregation `by (...)`, or no grouping at all; see alert/_common.py), a
-label outside them renders as an empty string. `without (...)` and plain selectors keep
-labels obsgen cannot know, so nothing is reported for them. $labels never holds the rule's
-own labels (severity, ...) or alertname.
+`index $labels "x"` read the labels of the series that fired. A label the expression's result
+certainly lacks (see generator.checks.labels, the inference promql/lost-label uses: outside an
+aggregation's `by (...)`, in its `without (...)`, any label after one with no grouping)
+renders as an empty string. Plain selectors keep labels obsgen cannot know, so nothing is
+reported for them. $labels never holds the rule's own labels (severity, ...) or alertname.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from generator.checks.alert._common import AlertRule, Labels, alerting_rules, rule_index
+from generator.checks.alert._common import AlertRule, alerting_rules
 from generator.checks.base import Check, CheckContext
+from generator.checks.labels import ANY, Labels, output_labels
 from generator.checks.problem import Problem
 
 _LABEL_READ = re.compile(
@@ -26,11 +27,8 @@ _TRIM = " \t\r\n-"
 
 
 def run(context: CheckContext) -> Iterator[Problem]:
-    index = rule_index(context)
     for alert in alerting_rules(context):
-        known: Labels = None
-        if alert.ast is not None:
-            known = index.output_labels(alert.ast)
+        known = output_labels(context, alert.parsed) if alert.parsed is not None else ANY
         for field in ("labels", "annotations"):
             for key, text in alert.text_fields(field).items():
                 if "{" not in text and "}" not in text:
@@ -45,8 +43,7 @@ def run(context: CheckContext) -> Iterator[Problem]:
                         hint="close every {{ with }}; write a literal brace with "
                         '{{ "{{" }} if you need one',
                     )
-                if known is not None:
-                    yield from _missing_labels(alert, where, actions, known)
+                yield from _missing_labels(alert, where, actions, known)
 
 
 def _actions(text: str) -> tuple[list[str], str]:
@@ -77,17 +74,17 @@ def _actions(text: str) -> tuple[list[str], str]:
 
 
 def _missing_labels(
-    alert: AlertRule, where: str, actions: list[str], known: frozenset[str]
+    alert: AlertRule, where: str, actions: list[str], known: Labels
 ) -> Iterator[Problem]:
     own = alert.text_fields("labels")
     reported: set[str] = set()
     for action in actions:
         for match in _LABEL_READ.finditer(action):
             label = match.group(1) or match.group(2) or ""
-            if not label or label in known or label in reported:
+            if not label or known.has(label) or label in reported:
                 continue
             reported.add(label)
-            kept = ", ".join(sorted(known)) if known else "no labels"
+            kept = known.describe()
             if label in own or label == "alertname":
                 why = (
                     f"$labels holds the labels of the result series ({kept}), "
@@ -95,7 +92,7 @@ def _missing_labels(
                 )
                 hint = f"write the value of '{label}' directly instead of $labels.{label}"
             else:
-                why = f"the expression's result keeps only {kept}"
+                why = f"the expression's result keeps {'' if known.open else 'only '}{kept}"
                 hint = (
                     f"keep '{label}' in the aggregation, e.g. by (..., {label}), "
                     f"or stop using it in the template"

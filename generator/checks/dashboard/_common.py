@@ -21,6 +21,38 @@ GRID_WIDTH = 24
 BUILTIN_DATASOURCE_UIDS = frozenset({"-- Grafana --", "-- Mixed --", "-- Dashboard --"})
 _GRAFANA_SOURCE_TYPES = frozenset({"grafana", "datasource", ""})  # types of uid "grafana"
 _NAME = re.compile(r"\w+")
+# Panel types that draw numbers, so a unit says what they measure.
+NUMERIC_PANEL_TYPES = frozenset(
+    {
+        "timeseries",
+        "graph",
+        "stat",
+        "singlestat",
+        "gauge",
+        "bargauge",
+        "heatmap",
+        "barchart",
+        "histogram",
+        "trend",
+    }
+)
+# Panel types that show query results: the numeric ones and those that show text or shapes.
+QUERY_PANEL_TYPES = NUMERIC_PANEL_TYPES | frozenset(
+    {
+        "table",
+        "table-old",
+        "piechart",
+        "state-timeline",
+        "status-history",
+        "logs",
+        "xychart",
+        "candlestick",
+        "geomap",
+        "nodeGraph",
+        "traces",
+        "flamegraph",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +107,18 @@ def dashboards(context: CheckContext) -> Iterator[Dashboard]:
     for document in context.dashboards:
         if isinstance(document.data, dict):
             yield Dashboard(document)
+
+
+def panels_of_types(
+    context: CheckContext, kinds: frozenset[str]
+) -> Iterator[tuple[Dashboard, dict[str, Any], str]]:
+    """(dashboard, panel, its type) for every panel whose type is in `kinds`, library-panel
+    references left out (their model lives in the library)."""
+    for dashboard in dashboards(context):
+        for panel in dashboard.panels():
+            kind = panel_type(panel)
+            if kind in kinds and not is_library_panel(panel):
+                yield dashboard, panel, kind
 
 
 def panel_label(panel: dict[str, Any]) -> str:

@@ -16,67 +16,34 @@ from typing import Any
 
 from generator.checks.base import Check, CheckContext
 from generator.checks.dashboard._common import (
+    QUERY_PANEL_TYPES,
     classify_datasource,
-    dashboards,
-    is_library_panel,
     non_empty_text,
     panel_label,
-    panel_type,
+    panels_of_types,
     targets,
 )
 from generator.checks.problem import Problem
 
-QUERY_PANEL_TYPES = frozenset(
-    {
-        "timeseries",
-        "graph",
-        "stat",
-        "singlestat",
-        "gauge",
-        "bargauge",
-        "table",
-        "table-old",
-        "heatmap",
-        "barchart",
-        "piechart",
-        "histogram",
-        "state-timeline",
-        "status-history",
-        "logs",
-        "trend",
-        "xychart",
-        "candlestick",
-        "geomap",
-        "nodeGraph",
-        "traces",
-        "flamegraph",
-    }
-)
 _PROMQL_TYPES = ("", "prometheus", "loki")
 
 
 def run(context: CheckContext) -> Iterator[Problem]:
-    for dashboard in dashboards(context):
-        for panel in dashboard.panels():
-            kind = panel_type(panel)
-            if kind not in QUERY_PANEL_TYPES or is_library_panel(panel):
-                continue
-            found = targets(panel)
-            if not found:
-                message = f"{kind} panel '{panel_label(panel)}' has no targets, so it stays empty"
-            elif not any(_has_query(t, panel.get("datasource")) for t in found):
-                count = "its target has" if len(found) == 1 else f"all {len(found)} targets have"
-                message = (
-                    f"{kind} panel '{panel_label(panel)}' shows nothing: {count} an empty query"
-                )
-            else:
-                continue
-            yield CHECK.problem(
-                message,
-                dashboard.file,
-                dashboard.location(panel),
-                hint="add a query (expr) to the panel, or remove the panel",
-            )
+    for dashboard, panel, kind in panels_of_types(context, QUERY_PANEL_TYPES):
+        found = targets(panel)
+        if not found:
+            message = f"{kind} panel '{panel_label(panel)}' has no targets, so it stays empty"
+        elif not any(_has_query(t, panel.get("datasource")) for t in found):
+            count = "its target has" if len(found) == 1 else f"all {len(found)} targets have"
+            message = f"{kind} panel '{panel_label(panel)}' shows nothing: {count} an empty query"
+        else:
+            continue
+        yield CHECK.problem(
+            message,
+            dashboard.file,
+            dashboard.location(panel),
+            hint="add a query (expr) to the panel, or remove the panel",
+        )
 
 
 def _has_query(target: dict[str, Any], panel_source: Any) -> bool:

@@ -14,47 +14,28 @@ from typing import Any
 
 from generator.checks.base import Check, CheckContext
 from generator.checks.dashboard._common import (
-    dashboards,
-    is_library_panel,
+    NUMERIC_PANEL_TYPES,
     non_empty_text,
     panel_label,
     panel_type,
+    panels_of_types,
 )
 from generator.checks.problem import Problem
 
-NUMERIC_PANEL_TYPES = frozenset(
-    {
-        "timeseries",
-        "graph",
-        "stat",
-        "singlestat",
-        "gauge",
-        "bargauge",
-        "heatmap",
-        "barchart",
-        "histogram",
-        "trend",
-    }
-)
-
 
 def run(context: CheckContext) -> Iterator[Problem]:
-    for dashboard in dashboards(context):
-        for panel in dashboard.panels():
-            kind = panel_type(panel)
-            if kind not in NUMERIC_PANEL_TYPES or is_library_panel(panel):
-                continue
-            defaults = _object(_object(panel.get("fieldConfig")).get("defaults"))
-            if _has_unit(panel, defaults) or _has_mappings(defaults):
-                continue
-            yield CHECK.problem(
-                f"{kind} panel '{panel_label(panel)}' has no unit, so its axis and values "
-                f"are bare numbers",
-                dashboard.file,
-                dashboard.location(panel),
-                hint="set fieldConfig.defaults.unit (e.g. percentunit, bytes, s, reqps; "
-                "'short' or 'none' for plain counts)",
-            )
+    for dashboard, panel, kind in panels_of_types(context, NUMERIC_PANEL_TYPES):
+        defaults = _object(_object(panel.get("fieldConfig")).get("defaults"))
+        if _has_unit(panel, defaults) or _has_mappings(defaults):
+            continue
+        yield CHECK.problem(
+            f"{kind} panel '{panel_label(panel)}' has no unit, so its axis and values "
+            f"are bare numbers",
+            dashboard.file,
+            dashboard.location(panel),
+            hint="set fieldConfig.defaults.unit (e.g. percentunit, bytes, s, reqps; "
+            "'short' or 'none' for plain counts)",
+        )
 
 
 def _has_unit(panel: dict[str, Any], defaults: dict[str, Any]) -> bool:

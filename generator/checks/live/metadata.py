@@ -21,6 +21,7 @@ from generator.checks.live.series import (
     MAX_SELECTORS,
     budget_seconds,
     expression_selectors,
+    incomplete,
 )
 from generator.checks.problem import Problem
 
@@ -117,17 +118,13 @@ def _disagreement(
 
 
 def _incomplete(asked: int, failed: list[Exception], unanswered: int, seconds: float) -> Problem:
-    parts = []
+    reasons = []
     if failed:
         kind = "refused" if isinstance(failed[0], ApiError) else "failed"
-        parts.append(f"{len(failed)} lookups {kind} ({failed[0]})")
+        reasons.append(f"{len(failed)} lookups {kind} ({failed[0]})")
     if unanswered:
-        parts.append(f"{unanswered} were not answered within {seconds:.0f}s")
-    return CHECK.problem(
-        f"incomplete check of {asked} metric types: " + "; ".join(parts),
-        LIVE_FILE,
-        hint="retry, or raise --timeout for a slow Prometheus",
-    )
+        reasons.append(f"{unanswered} were not answered within {seconds:.0f}s")
+    return incomplete(CHECK, f"{asked} metric types", reasons)
 
 
 CHECK = Check(

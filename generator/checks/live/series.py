@@ -228,14 +228,19 @@ def _incomplete(
     unanswered = outcome.unanswered + later.unanswered
     if not failed and not unanswered:
         return None
-    parts = []
+    reasons = []
     if failed:
-        parts.append(f"{len(failed)} lookups failed ({failed[0]})")
+        reasons.append(f"{len(failed)} lookups failed ({failed[0]})")
     if unanswered:
-        parts.append(f"{unanswered} were not answered within the time limit")
-    return CHECK.problem(
-        f"incomplete check of {asked} selector{'s' * (asked != 1)} against "
-        f"{client.display_url}: " + "; ".join(parts),
+        reasons.append(f"{unanswered} were not answered within the time limit")
+    subject = f"{asked} selector{'s' * (asked != 1)} against {client.display_url}"
+    return incomplete(CHECK, subject, reasons)
+
+
+def incomplete(check: Check, subject: str, reasons: list[str]) -> Problem:
+    """`check`'s problem saying that it looked up only part of `subject`, and why."""
+    return check.problem(
+        f"incomplete check of {subject}: " + "; ".join(reasons),
         LIVE_FILE,
         hint="retry, or raise --timeout for a slow Prometheus",
     )

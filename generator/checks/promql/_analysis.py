@@ -1,18 +1,18 @@
-"""What the promql/ checks share: one walk per expression, metric kinds, output labels.
+"""What the promql/ checks share: one walk per expression, metric kinds, ranges.
 
 `analyse` walks an expression once (iteratively: expressions may be deeply nested) and sorts
 out its selectors, calls, aggregations, binary operations and ranges; `analyses` does it for
 every expression of a run and caches the result in `CheckContext.extra`, so the nine promql/
 checks pay for one walk between them. The indexes by metric and function name let a check
 look each distinct name up once. How a selector is used (inside a range? on which side of an
-`or`?) and which labels a result carries are worked out only when a check asks.
+`or`?) is worked out only when a check asks; which labels a result carries is
+generator.checks.labels' to say.
 """
 
 from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
@@ -21,20 +21,21 @@ import promql_parser
 
 from generator.catalog import VLLM_PREFIXES, Metric
 from generator.checks.base import CheckContext, ParsedExpression
-from generator.promql_ast import children
+from generator.checks.labels import SCALAR_FUNCTIONS, SELECTING_AGGREGATIONS
+from generator.promql_ast import (
+    AggregateExpr,
+    BinaryExpr,
+    Call,
+    MatrixSelector,
+    ParenExpr,
+    SubqueryExpr,
+    UnaryExpr,
+    VectorSelector,
+    children,
+    selector_name,
+)
 
 SeriesKind = Literal["counter", "gauge", "bucket", "native-histogram", "unknown"]
-
-VectorSelector = promql_parser.VectorSelector
-MatrixSelector = promql_parser.MatrixSelector
-SubqueryExpr = promql_parser.SubqueryExpr
-Call = promql_parser.Call
-AggregateExpr = promql_parser.AggregateExpr
-BinaryExpr = promql_parser.BinaryExpr
-ParenExpr = promql_parser.ParenExpr
-UnaryExpr = promql_parser.UnaryExpr
-NumberLiteral = promql_parser.NumberLiteral
-StringLiteral = promql_parser.StringLiteral
 
 # Functions that assume a counter: they correct for resets.
 COUNTER_FUNCTIONS = frozenset({"rate", "irate", "increase", "resets"})
@@ -44,23 +45,14 @@ GAUGE_FUNCTIONS = frozenset({"delta", "idelta", "deriv", "predict_linear"})
 # presence), so reading a raw counter through them is fine.
 LABEL_ONLY_CALLS = frozenset({"absent", "timestamp"})
 LABEL_ONLY_AGGREGATIONS = frozenset({"count", "group", "count_values"})
-# Aggregations that keep the labels of the series they select.
-SELECTING_AGGREGATIONS = frozenset({"topk", "bottomk", "limitk", "limit_ratio"})
-# Functions that return a scalar, not a vector.
-SCALAR_FUNCTIONS = frozenset(
-    {"scalar", "time", "pi", "start", "end", "range", "step", "min_of", "max_of"}
-)
 
 _LEGACY_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _ANALYSES = "promql.analyses"
-_BY_ID = "promql.analyses-by-id"
-_RECORDING_RULES = "promql.recording-rules"
 _SELECTORS_BY_NAME = "promql.selectors-by-name"
 _CALLS_BY_NAME = "promql.calls-by-name"
 _READS_RECORDED = "promql.reads-recorded"
 _SERIES = "promql.series"
 _LEGACY_NAMES = "promql.legacy-names"
-_RECORDED_LABELS = "promql.recorded-labels"
 
 
 def version_tuple(text: str) -> tuple[int, ...]:
@@ -200,7 +192,6 @@ def analyses(context: CheckContext) -> list[tuple[ParsedExpression, Analysis]]:
             if collecting:
                 gc.enable()
         context.extra[_ANALYSES] = cached
-        context.extra[_BY_ID] = {id(p): a for p, a in cached}
     return cached
 
 
@@ -253,7 +244,7 @@ def analyse(parsed: ParsedExpression) -> Analysis:
         nodes.append(node)
         kind = type(node)
         if kind is VectorSelector:
-            name = node.name or _name_matcher(node)
+            name = selector_name(node)
             selectors.append(Selector(node, name, consumers.get(id(node), "")))
         elif kind is Call:
             function = node.func.name
@@ -335,14 +326,6 @@ def _usages(root: Any) -> dict[int, Usage]:
     return found
 
 
-def _name_matcher(selector: Any) -> str:
-    """The name given by a `__name__="x"` matcher (also how {"x"} parses), else ''."""
-    for matcher in selector.matchers.matchers:
-        if matcher.name == "__name__" and matcher.op == promql_parser.MatchOp.Equal:
-            return str(matcher.value)
-    return ""
-
-
 def is_substituted(parsed: ParsedExpression, name: str) -> bool:
     """True when a Grafana variable made up (part of) this metric name."""
     return parsed.source.templated and name not in parsed.source.text
@@ -383,76 +366,7 @@ def duration(text: str) -> timedelta | None:
         return None
 
 
-# ---- the labels an expression's result carries ---------------------------------------------
-
-
-class Labels:
-    """Output labels: exactly `names`, or (open) any label except `names`. Immutable."""
-
-    __slots__ = ("names", "open", "scalar")
-
-    # A plain class: label inference builds many of these, and frozen dataclasses are slow.
-    def __init__(self, names: frozenset[str], open: bool = False, scalar: bool = False) -> None:
-        self.names = names
-        self.open = open
-        self.scalar = scalar
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Labels) and (self.names, self.open, self.scalar) == (
-            other.names,
-            other.open,
-            other.scalar,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.names, self.open, self.scalar))
-
-    def __repr__(self) -> str:
-        return f"Labels({sorted(self.names)}, open={self.open}, scalar={self.scalar})"
-
-    def has(self, label: str) -> bool:
-        """True unless the label is certainly absent."""
-        return (label not in self.names) if self.open else (label in self.names)
-
-    def keep(self, kept: Iterable[str]) -> Labels:
-        """Only `kept` survive (by (...), on (...))."""
-        if self.open:
-            return Labels(frozenset(kept) - self.names)
-        return Labels(self.names & frozenset(kept))
-
-    def drop(self, dropped: Iterable[str]) -> Labels:
-        """`dropped` are removed (without (...), ignoring (...))."""
-        if self.open:
-            return Labels(self.names | frozenset(dropped), open=True)
-        return Labels(self.names - frozenset(dropped))
-
-    def add(self, added: Iterable[str]) -> Labels:
-        """`added` are set (label_replace destination, group_left labels)."""
-        if self.open:
-            return Labels(self.names - frozenset(added), open=True)
-        return Labels(self.names | frozenset(added))
-
-    def union(self, other: Labels) -> Labels:
-        """Labels either side may carry (`or`)."""
-        if self.open and other.open:
-            return Labels(self.names & other.names, open=True)
-        if self.open:
-            return Labels(self.names - other.names, open=True)
-        if other.open:
-            return Labels(other.names - self.names, open=True)
-        return Labels(self.names | other.names)
-
-    def describe(self) -> str:
-        """'model_name, pod', 'no labels' or 'every label except pod'."""
-        if self.open:
-            return "every label except " + ", ".join(sorted(self.names))
-        return ", ".join(sorted(self.names)) if self.names else "no labels"
-
-
-ANY = Labels(frozenset(), open=True)
-NONE = Labels(frozenset())
-SCALAR = Labels(frozenset(), scalar=True)
-_LE = ("le",)
+# ---- a quick test for lost labels (generator.checks.labels infers them) --------------------
 
 
 _CLOSING_CALLS = SCALAR_FUNCTIONS | {"vector", "absent", "absent_over_time", "info"}
@@ -464,7 +378,7 @@ _ONE_TO_ONE = promql_parser.VectorMatchCardinality.OneToOne
 
 def keeps_labels(analysis: Analysis, used: list[str]) -> bool:
     """A quick, conservative test: True only when nothing in the expression can drop `used`
-    (callers rule out selectors of recorded series). When False, ask output_labels()."""
+    (callers rule out selectors of recorded series). When False, ask labels.output_labels()."""
     wanted = frozenset(used)
     for node, op in analysis.aggregations:
         if op in SELECTING_AGGREGATIONS:
@@ -503,155 +417,3 @@ def reads_recorded(context: CheckContext) -> set[int]:
         found = {id(p) for name in context.recorded_names for p, _, _ in index.get(name, ())}
         context.extra[_READS_RECORDED] = found
     return found
-
-
-def output_labels(context: CheckContext, parsed: ParsedExpression, analysis: Analysis) -> Labels:
-    """The labels of the expression's result; ANY when they cannot be known."""
-    recorded = context.recorded_names
-    values: dict[int, Labels] = {}
-    get = values.get
-    for node in reversed(analysis.nodes):  # every node after all of its children
-        kind = type(node)
-        if kind is VectorSelector:
-            name = node.name
-            value = recorded_labels(context, name) if name and name in recorded else ANY
-        elif kind is MatrixSelector:
-            value = get(id(node.vector_selector), ANY)
-        elif kind is Call:
-            value = _call_labels(node, values)
-        elif kind is AggregateExpr:
-            value = _aggregation_labels(node, get(id(node.expr), ANY))
-        elif kind is BinaryExpr:
-            value = _binary_labels(node, get(id(node.lhs), ANY), get(id(node.rhs), ANY))
-        elif kind is NumberLiteral or kind is StringLiteral:
-            value = SCALAR
-        else:  # parentheses, unary minus, subqueries
-            value = get(id(node.expr), ANY)
-        values[id(node)] = value
-    return values.get(id(parsed.ast), ANY)
-
-
-def _aggregation_labels(node: Any, inner: Labels) -> Labels:
-    op = str(node.op)
-    if inner.scalar:
-        return ANY
-    if op in SELECTING_AGGREGATIONS:
-        return inner
-    modifier = node.modifier
-    if modifier is None:
-        grouped = NONE
-    elif modifier.type == promql_parser.AggModifierType.By:
-        grouped = inner.keep(modifier.labels)
-    else:
-        grouped = inner.drop(modifier.labels)
-    if op == "count_values" and type(node.param) is StringLiteral:
-        grouped = grouped.add([node.param.val])
-    return grouped
-
-
-def _call_labels(node: Any, values: dict[int, Labels]) -> Labels:
-    function = node.func.name
-    args = node.args
-    if function in SCALAR_FUNCTIONS:
-        return SCALAR
-    if function == "vector":
-        return NONE
-    if function in ("absent", "absent_over_time"):
-        return _absent_labels(args[0]) if args else NONE
-    if function in ("label_replace", "label_join"):
-        if len(args) > 1 and type(args[1]) is StringLiteral:
-            return values.get(id(args[0]), ANY).add([args[1].val])
-        return ANY
-    if function == "histogram_quantile" and len(args) > 1:
-        return values.get(id(args[1]), ANY).drop(_LE)
-    if function in ("info", "histogram_quantiles"):
-        return ANY
-    for argument in args:
-        labels = values.get(id(argument), ANY)
-        if not labels.scalar:
-            return labels
-    return ANY
-
-
-def _absent_labels(argument: Any) -> Labels:
-    """absent() returns the labels of its selector's equality matchers."""
-    if type(argument) is MatrixSelector:
-        argument = argument.vector_selector
-    if type(argument) is not VectorSelector:
-        return NONE
-    equal = promql_parser.MatchOp.Equal
-    return Labels(
-        frozenset(
-            m.name for m in argument.matchers.matchers if m.op == equal and m.name != "__name__"
-        )
-    )
-
-
-def _binary_labels(node: Any, lhs: Labels, rhs: Labels) -> Labels:
-    if lhs.scalar and rhs.scalar:
-        return SCALAR
-    if lhs.scalar:
-        return rhs
-    if rhs.scalar:
-        return lhs
-    op = str(node.op)
-    if op == "or":
-        return lhs.union(rhs)
-    if op in ("and", "unless"):
-        return lhs
-    modifier = node.modifier
-    if modifier is None:
-        return lhs
-    card = modifier.card
-    include = modifier.group_labels or ()
-    if card == promql_parser.VectorMatchCardinality.ManyToOne:
-        return lhs.add(include)
-    if card == promql_parser.VectorMatchCardinality.OneToMany:
-        return rhs.add(include)
-    matching = modifier.matching
-    if matching is None:
-        return lhs
-    if matching.type == promql_parser.LabelModifierType.Include:
-        return lhs.keep(matching.labels)
-    return lhs.drop(matching.labels)
-
-
-def recorded_labels(context: CheckContext, name: str) -> Labels:
-    """The labels a recording rule's series carry (ANY for anything else)."""
-    cache: dict[str, Labels] = context.extra.setdefault(_RECORDED_LABELS, {})
-    if name in cache:
-        return cache[name]
-    rules = _recording_rules(context).get(name)
-    if not rules:
-        return ANY
-    cache[name] = ANY  # a rule that (indirectly) reads itself stays unknown
-    result: Labels | None = None
-    for parsed in rules:
-        labels = ANY
-        if parsed.ast is not None:
-            labels = output_labels(context, parsed, analysis_of(context, parsed))
-            static = parsed.source.rule.get("labels")
-            if isinstance(static, dict):
-                labels = labels.add([str(k) for k in static])
-        result = labels if result is None else result.union(labels)
-    cache[name] = result or ANY
-    return cache[name]
-
-
-def _recording_rules(context: CheckContext) -> dict[str, list[ParsedExpression]]:
-    rules: dict[str, list[ParsedExpression]] | None = context.extra.get(_RECORDING_RULES)
-    if rules is None:
-        rules = {}
-        for parsed in context.expressions:
-            record = parsed.source.rule.get("record") if parsed.source.kind == "record" else None
-            if isinstance(record, str):
-                rules.setdefault(record, []).append(parsed)
-        context.extra[_RECORDING_RULES] = rules
-    return rules
-
-
-def analysis_of(context: CheckContext, parsed: ParsedExpression) -> Analysis:
-    """The analysis of one expression, from the per-run cache when it is there."""
-    analyses(context)
-    found: Analysis | None = context.extra[_BY_ID].get(id(parsed))
-    return found if found is not None else analyse(parsed)

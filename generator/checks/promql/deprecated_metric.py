@@ -9,18 +9,11 @@ from collections.abc import Iterator
 
 from generator.checks.base import Check, CheckContext
 from generator.checks.problem import Problem
-from generator.checks.promql.removed_metric import findings, hint, version_text
+from generator.checks.promql.removed_metric import report
 
 
 def run(context: CheckContext) -> Iterator[Problem]:
-    for parsed, selector, metric in findings(context, "deprecated"):
-        removal = f", and is removed in {metric.removed_in}" if metric.removed_in else ""
-        yield CHECK.at(
-            parsed.source,
-            f"metric '{selector.name}' is deprecated since "
-            f"{version_text(context.settings, metric, metric.deprecated_in)}{removal}",
-            hint=hint(selector.name, metric),
-        )
+    return report(context, CHECK, "deprecated")
 
 
 CHECK = Check(

@@ -15,9 +15,10 @@ from typing import Any
 import promql_parser
 
 from generator.checks.base import Check, CheckContext, ParsedExpression
+from generator.checks.labels import SELECTING_AGGREGATIONS
 from generator.checks.problem import Problem
-from generator.checks.promql._analysis import (
-    SELECTING_AGGREGATIONS,
+from generator.checks.promql._analysis import calls_by_name, series
+from generator.promql_ast import (
     AggregateExpr,
     BinaryExpr,
     Call,
@@ -27,8 +28,6 @@ from generator.checks.promql._analysis import (
     SubqueryExpr,
     UnaryExpr,
     VectorSelector,
-    calls_by_name,
-    series,
 )
 
 

@@ -2,12 +2,13 @@
 
 Alert templates ($labels.x) are checked by alert/template, so one fault is reported once.
 
-The labels of a query's result are inferred from its AST (see _analysis.output_labels):
-by (...) keeps exactly its labels, without (...) removes its labels, an aggregation with no
-grouping keeps none, label_replace/label_join/count_values add theirs, histogram_quantile
-drops le, on (...) keeps only its labels in one-to-one matches, group_left/right add theirs,
-`or` unites both sides, and/unless keep the left. Plain selectors and anything unknown may
-carry any label, so they are never reported.
+The labels of a query's result are inferred from its AST by generator.checks.labels (the
+inference alert/template uses): by (...) keeps exactly its labels, without (...) removes its
+labels, an aggregation with no grouping keeps none, label_replace/label_join/count_values add
+theirs, histogram_quantile drops le, on (...) keeps only its labels in one-to-one matches,
+group_left/right add theirs, `or` unites both sides, and/unless keep the left, a selector of a
+recording rule has the rule's labels. Plain selectors and anything unknown may carry any
+label, so they are never reported.
 """
 
 from __future__ import annotations
@@ -16,13 +17,9 @@ import re
 from collections.abc import Iterator
 
 from generator.checks.base import Check, CheckContext
+from generator.checks.labels import output_labels
 from generator.checks.problem import Problem
-from generator.checks.promql._analysis import (
-    analyses,
-    keeps_labels,
-    output_labels,
-    reads_recorded,
-)
+from generator.checks.promql._analysis import analyses, keeps_labels, reads_recorded
 
 _LEGEND_LABEL = re.compile(r"\{\{\s*([^{}\s]+?)\s*\}\}")
 
@@ -45,7 +42,7 @@ def run(context: CheckContext) -> Iterator[Problem]:
         used, where = legend_labels(source.legend), "the legend"
         if not used or (id(parsed) not in recorded and keeps_labels(analysis, used)):
             continue
-        labels = output_labels(context, parsed, analysis)
+        labels = output_labels(context, parsed)
         if labels.scalar:
             continue
         lost = [label for label in used if not labels.has(label)]

@@ -21,13 +21,12 @@ from generator.checks.promql._analysis import (
     COUNTER_FUNCTIONS,
     GAUGE_FUNCTIONS,
     Analysis,
-    MatrixSelector,
-    SubqueryExpr,
     analyses,
     bracket_spans,
     duration,
     ranges_in_text_order,
 )
+from generator.promql_ast import MatrixSelector, SubqueryExpr
 
 # Functions that compare the first and last samples of the window: $__interval is too short.
 _RATE_LIKE = COUNTER_FUNCTIONS | GAUGE_FUNCTIONS | {"changes"}

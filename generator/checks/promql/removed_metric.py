@@ -145,14 +145,26 @@ def hint(name: str, metric: Metric) -> str:
     return "remove the query, or pin the exporter version that still exposes the metric"
 
 
+def report(context: CheckContext, check: Check, wanted: Status) -> Iterator[Problem]:
+    """`check`'s problem for each finding of the `wanted` status, with what to query instead."""
+    settings = context.settings
+    for parsed, selector, metric in findings(context, wanted):
+        if wanted == "removed":
+            message = (
+                f"metric '{selector.name}' was removed in "
+                f"{version_text(settings, metric, metric.removed_in)}"
+            )
+        else:
+            removal = f", and is removed in {metric.removed_in}" if metric.removed_in else ""
+            message = (
+                f"metric '{selector.name}' is deprecated since "
+                f"{version_text(settings, metric, metric.deprecated_in)}{removal}"
+            )
+        yield check.at(parsed.source, message, hint=hint(selector.name, metric))
+
+
 def run(context: CheckContext) -> Iterator[Problem]:
-    for parsed, selector, metric in findings(context, "removed"):
-        yield CHECK.at(
-            parsed.source,
-            f"metric '{selector.name}' was removed in "
-            f"{version_text(context.settings, metric, metric.removed_in)}",
-            hint=hint(selector.name, metric),
-        )
+    return report(context, CHECK, "removed")
 
 
 CHECK = Check(

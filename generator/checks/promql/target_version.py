@@ -19,12 +19,12 @@ from generator.checks.base import Check, CheckContext, ParsedExpression
 from generator.checks.problem import Problem
 from generator.checks.promql._analysis import (
     Analysis,
-    SubqueryExpr,
     analyses,
     calls_by_name,
     is_legacy_name,
     version_tuple,
 )
+from generator.promql_ast import SubqueryExpr
 
 EXPERIMENTAL = "promql-experimental-functions"
 
