@@ -7,7 +7,7 @@ OUT    ?= out
 STAMP      := $(VENV)/.installed
 DEV_STAMP  := $(VENV)/.installed-dev
 
-.PHONY: dashboards build validate test lint bench clean
+.PHONY: dashboards build validate test lint bench demo clean
 
 dashboards: build
 
@@ -37,6 +37,10 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check generator dashboards alerts tests bench
 	$(BIN)/ruff format --check generator dashboards alerts tests bench
 	$(BIN)/mypy
+
+# `make demo SCENARIO=xid-error PORT=9091`: Prometheus on the synthetic fleet until Ctrl-C.
+demo: $(STAMP)
+	$(BIN)/obsgen demo $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(PORT),--port $(PORT))
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -164,6 +164,41 @@ def validate(
         sys.exit(1)
 
 
+@cli.command()
+@config_option
+@click.option(
+    "--scenario",
+    default="healthy",
+    show_default=True,
+    metavar="NAME",
+    help="What the synthetic fleet does: healthy, data-starved, thermal-throttling, xid-error, "
+    "kv-cache-saturated, ttft-slo-breach or idle-allocated-gpus.",
+)
+@click.option(
+    "--port",
+    default=9090,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port on 127.0.0.1 for Prometheus.",
+)
+def demo(config_path: str | None, scenario: str, port: int) -> None:
+    """Run a real Prometheus on a synthetic GPU fleet to see the dashboards alive.
+
+    Backfills the fleet's history over the dashboards' default time range, keeps it live,
+    loads the generated rules, prints the URL to add to Grafana as a datasource, and runs
+    until Ctrl-C or SIGTERM. Needs the prometheus and promtool programs."""
+    from generator.runtime.demo import run_demo
+    from generator.synthetic import scenario_names
+
+    if scenario not in scenario_names():
+        raise click.BadParameter(
+            f"unknown scenario {scenario!r}; choose one of: {', '.join(scenario_names())}",
+            param_hint="--scenario",
+        )
+    settings = _settings(config_path)
+    _domain(run_demo, settings, scenario, port, click.echo)
+
+
 def _documents(
     settings: Any,
     paths: tuple[Path, ...],

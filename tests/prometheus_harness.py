@@ -1,7 +1,10 @@
-"""Test helpers: a real `prometheus` process scraping a tiny exposition server, both on loopback.
+"""Test helpers: real `prometheus` and `alertmanager` processes and small HTTP servers, all on
+loopback. Starting and stopping the programs is the product's own code (generator.runtime);
+this module adds the test policy: without a program the test skips, or fails when
+REQUIRE_PROMETHEUS=1 (CI sets it).
 
 Every process and server started here is stopped by the context manager that started it
-(terminate, wait, then kill), so a failing test leaves nothing running.
+(terminate by PID, wait, then kill), so a failing test leaves nothing running.
 """
 
 from __future__ import annotations
@@ -9,11 +12,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
-import subprocess
 import threading
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -24,6 +24,32 @@ from typing import Any
 
 import pytest
 
+from generator.runtime import (
+    INSTALL_HINT,
+    MissingBinaryError,
+    PrometheusServer,
+    find_binary,
+    free_port,
+    stop_process,
+    wait_until,
+    write_prometheus_config,
+)
+
+__all__ = [
+    "OPENMETRICS_FORMAT",
+    "TEXT_FORMAT",
+    "answer",
+    "api",
+    "exposition_server",
+    "free_port",
+    "http_server",
+    "require_binary",
+    "running_prometheus",
+    "silent_listener",
+    "stop_process",
+    "wait_for_series",
+]
+
 TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_FORMAT = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 Page = tuple[str, str]  # content type, body
@@ -31,24 +57,15 @@ _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopba
 
 
 def require_binary(name: str) -> str:
-    """The path of `name`; without it the test skips, or fails when REQUIRE_PROMETHEUS=1."""
-    path = shutil.which(name)
-    if path is None:
-        message = (
-            f"the real `{name}` binary is not installed; "
-            f"apt-get install prometheus prometheus-alertmanager"
-        )
+    """The path of program `name` (for "alertmanager" also Debian's prometheus-alertmanager);
+    without it the test skips, or fails when REQUIRE_PROMETHEUS=1."""
+    try:
+        return find_binary(name)
+    except MissingBinaryError:
+        message = f"the real `{name}` binary is not installed; {INSTALL_HINT}"
         if os.environ.get("REQUIRE_PROMETHEUS") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    return path
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listened on a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 Respond = Callable[[BaseHTTPRequestHandler], None]  # writes a whole answer to a GET
@@ -109,17 +126,6 @@ def silent_listener() -> Iterator[str]:
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
 
 
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """Terminates `process` (by its PID), then kills it if it does not exit in 10 s."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-
-
 @contextmanager
 def running_prometheus(
     directory: Path, scrapes: list[tuple[str, str, str]], startup_seconds: float = 20
@@ -129,46 +135,12 @@ def running_prometheus(
     Yields its base URL once it is ready. The TSDB, config and log live in `directory`."""
     binary = require_binary("prometheus")
     jobs = [
-        {
-            "job_name": job,
-            "metrics_path": path,
-            "static_configs": [{"targets": [target]}],
-        }
+        {"job_name": job, "metrics_path": path, "static_configs": [{"targets": [target]}]}
         for job, target, path in scrapes
     ]
-    config = {"global": {"scrape_interval": "1s", "scrape_timeout": "1s"}, "scrape_configs": jobs}
-    config_file = directory / "prometheus.yml"
-    config_file.write_text(json.dumps(config), encoding="utf-8")  # JSON is YAML
-    log_file = directory / "prometheus.log"
-    for _attempt in range(3):  # another process may take the free port first
-        port = free_port()
-        with log_file.open("wb") as log:
-            process = subprocess.Popen(
-                [
-                    binary,
-                    f"--config.file={config_file}",
-                    f"--storage.tsdb.path={directory / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    "--log.level=warn",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            if not _wait(_started(process, url), startup_seconds):
-                raise AssertionError(f"not ready in {startup_seconds}s: {_tail(log_file)}")
-            if process.poll() is None:
-                yield url
-                return
-        finally:
-            stop_process(process)
-    raise AssertionError(f"prometheus did not start: {_tail(log_file)}")
-
-
-def _started(process: subprocess.Popen[bytes], url: str) -> Callable[[], bool]:
-    """True once `process` has exited or answers as ready."""
-    return lambda: process.poll() is not None or _ready(url)
+    write_prometheus_config(directory / "prometheus.yml", jobs, scrape_interval="1s")
+    with PrometheusServer(directory, binary=binary, startup_seconds=startup_seconds) as server:
+        yield server.url
 
 
 def api(url: str, path: str, **params: str) -> Any:
@@ -187,26 +159,5 @@ def wait_for_series(url: str, names: list[str], seconds: float = 20) -> None:
             return False
         return all(api(url, "/api/v1/series", **{"match[]": name}) for name in names)
 
-    if not _wait(ready, seconds):
+    if not wait_until(ready, seconds):
         raise AssertionError(f"no series for {names} after {seconds}s")
-
-
-def _ready(url: str) -> bool:
-    try:
-        with _DIRECT.open(f"{url}/-/ready", timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
-def _wait(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def _tail(log_file: Path) -> str:
-    return log_file.read_text(encoding="utf-8", errors="replace")[-2000:]
