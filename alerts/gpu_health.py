@@ -30,16 +30,8 @@ def build(settings: Settings) -> RuleGroup:
                 record=LAST_XID,
                 expr=aggregate("max", q.selector("DCGM_FI_DEV_XID_ERRORS"), per_gpu),
             ),
-            AlertingRule(
-                alert="GpuXidError",
-                expr=f"{LAST_XID} > 0",
-                for_duration="0m",
-                severity="warning",
-                summary=f"XID {{{{ $value }}}} on {WHERE}",
-                description=f"The NVIDIA driver reported XID {{{{ $value }}}} on {WHERE}, used by "
-                f"{workload}. Application XIDs (13, 31, 43) point at the job: check "
-                f"its logs and the node's kernel log.",
-            ),
+            # Critical before warning: Alertmanager can only inhibit a warning whose
+            # critical alert arrived first, and rules of a group are sent in order.
             AlertingRule(
                 alert="GpuXidHardwareError",
                 expr=" or ".join(f"{LAST_XID} == {code}" for code in HARDWARE_XIDS),
@@ -51,14 +43,14 @@ def build(settings: Settings) -> RuleGroup:
                 f"land on it.",
             ),
             AlertingRule(
-                alert="GpuTemperatureHigh",
-                expr=f"{temperature} > {limits.gpu_temperature_warning_celsius:g}",
-                for_duration="5m",
+                alert="GpuXidError",
+                expr=f"{LAST_XID} > 0",
+                for_duration="0m",
                 severity="warning",
-                summary=f"{WHERE} runs at {{{{ $value }}}} °C",
-                description=f"{WHERE} has been above {limits.gpu_temperature_warning_celsius:g} °C "
-                f"for 5 minutes; its clocks will be throttled. Check cooling, fans and "
-                f"airflow.",
+                summary=f"XID {{{{ $value }}}} on {WHERE}",
+                description=f"The NVIDIA driver reported XID {{{{ $value }}}} on {WHERE}, used by "
+                f"{workload}. Application XIDs (13, 31, 43) point at the job: check "
+                f"its logs and the node's kernel log.",
             ),
             AlertingRule(
                 alert="GpuTemperatureCritical",
@@ -69,6 +61,16 @@ def build(settings: Settings) -> RuleGroup:
                 description=f"{WHERE} has been above {limits.gpu_temperature_critical_celsius:g} "
                 f"°C for 2 minutes and throttles hard. Move work off the node and fix "
                 f"its cooling.",
+            ),
+            AlertingRule(
+                alert="GpuTemperatureHigh",
+                expr=f"{temperature} > {limits.gpu_temperature_warning_celsius:g}",
+                for_duration="5m",
+                severity="warning",
+                summary=f"{WHERE} runs at {{{{ $value }}}} °C",
+                description=f"{WHERE} has been above {limits.gpu_temperature_warning_celsius:g} °C "
+                f"for 5 minutes; its clocks will be throttled. Check cooling, fans and "
+                f"airflow.",
             ),
             AlertingRule(
                 alert="GpuFramebufferNearlyFull",
