@@ -14,6 +14,12 @@ from generator.checks.problem import Problem
 from generator.checks.runner import validate_documents
 from generator.content import build_dashboards, build_rule_groups, discover
 from generator.errors import RenderError
+from generator.kubernetes.manifests import (
+    DashboardSource,
+    RuleSource,
+    check_manifests,
+    kubernetes_manifests,
+)
 from generator.render.alertmanager import render_alertmanager_config
 from generator.render.dashboards import render_dashboard
 from generator.render.rules import render_rule_groups
@@ -22,13 +28,14 @@ from generator.settings import Settings
 
 MANIFEST_NAME = "manifest.json"
 ALERTMANAGER_PATH = "alertmanager/alertmanager.yaml"
+RULES_SUFFIX = ".rules.yaml"
 
 
 @dataclass(frozen=True)
 class Artifact:
     """One output file: its path under the output directory and its exact text."""
 
-    kind: Literal["dashboard", "rules", "alertmanager"]
+    kind: Literal["dashboard", "rules", "alertmanager", "kubernetes"]
     path: str
     text: str
     source: str
@@ -36,9 +43,10 @@ class Artifact:
 
     def as_document(self) -> Document | None:
         """The artifact as the validator sees it; None for what it does not check."""
-        if self.kind == "alertmanager":
-            return None
-        return Document(self.kind, self.path, self.document)
+        kind = self.kind
+        if kind == "dashboard" or kind == "rules":
+            return Document(kind, self.path, self.document)
+        return None
 
     def manifest_entry(self) -> dict[str, Any]:
         """What manifest.json records about this artifact."""
@@ -53,6 +61,8 @@ class Artifact:
             entry["title"] = self.document.get("title", "")
         elif self.kind == "rules":
             entry["groups"] = [g["name"] for g in self.document["groups"]]
+        elif self.kind == "kubernetes":
+            entry["object"] = kubernetes_object(self.document)
         else:
             entry["receivers"] = [r["name"] for r in self.document["receivers"]]
         return entry
@@ -65,7 +75,8 @@ class BuildResult:
 
     @property
     def manifest_text(self) -> str:
-        """manifest.json: every artifact with kind, uid or group names, path and sha256."""
+        """manifest.json: every artifact with kind, path, sha256 and its uid, group names,
+        receivers or Kubernetes object."""
         entries = sorted((a.manifest_entry() for a in self.artifacts), key=lambda e: e["path"])
         return to_json({"generator": f"obsgen {__version__}", "artifacts": entries})
 
@@ -78,6 +89,14 @@ class BuildResult:
         return _documents(self.artifacts)
 
 
+def kubernetes_object(document: dict[str, Any]) -> dict[str, str]:
+    """apiVersion, kind, and name and namespace where the object has them."""
+    identity = {"apiVersion": document["apiVersion"], "kind": document["kind"]}
+    metadata = document.get("metadata", {})
+    identity.update({k: metadata[k] for k in ("name", "namespace") if k in metadata})
+    return identity
+
+
 def folder_slug(folder: str) -> str:
     """'GPU Workloads' -> 'gpu-workloads': a directory name safe on every file system."""
     return re.sub(r"[^a-z0-9]+", "-", folder.lower()).strip("-") or "general"
@@ -86,14 +105,25 @@ def folder_slug(folder: str) -> str:
 def build(
     settings: Settings, dashboard_dirs: Sequence[Path] = (), alert_dirs: Sequence[Path] = ()
 ) -> BuildResult:
-    """Runs every content module, renders its output and the Alertmanager configuration,
-    and checks every expression."""
+    """Runs every content module, renders its output, the Alertmanager configuration and the
+    Kubernetes objects that deliver them, and checks every expression and object."""
     artifacts = _dashboard_artifacts(settings, dashboard_dirs)
     artifacts += _rule_artifacts(settings, alert_dirs)
     artifacts.append(_alertmanager_artifact(settings))
-    return BuildResult(
-        artifacts=artifacts, problems=validate_documents(_documents(artifacts), settings)
+    manifests = kubernetes_manifests(
+        settings,
+        [DashboardSource(a.document, a.source) for a in artifacts if a.kind == "dashboard"],
+        [
+            RuleSource(Path(a.path).name.removesuffix(RULES_SUFFIX), a.document, a.source)
+            for a in artifacts
+            if a.kind == "rules"
+        ],
     )
+    artifacts += [
+        Artifact("kubernetes", m.path, to_yaml(m.document), m.source, m.document) for m in manifests
+    ]
+    problems = validate_documents(_documents(artifacts), settings) + check_manifests(manifests)
+    return BuildResult(artifacts=artifacts, problems=problems)
 
 
 def _documents(artifacts: list[Artifact]) -> list[Document]:
@@ -156,7 +186,7 @@ def _rule_artifacts(settings: Settings, directories: Sequence[Path]) -> list[Art
         artifacts.append(
             Artifact(
                 "rules",
-                f"rules/{module.name}.rules.yaml",
+                f"rules/{module.name}{RULES_SUFFIX}",
                 to_yaml(document),
                 module.origin,
                 document,

@@ -60,8 +60,8 @@ def build(
     dashboard_dirs: tuple[Path, ...],
     alert_dirs: tuple[Path, ...],
 ) -> None:
-    """Build dashboards (JSON), rule files and the Alertmanager configuration (YAML) and
-    manifest.json into --out."""
+    """Build dashboards (JSON), rule files and the Alertmanager configuration (YAML), the
+    Kubernetes objects that deliver them (kubernetes/) and manifest.json into --out."""
     from generator.build import build as run_build
     from generator.deliver.files import write_build
 
@@ -82,10 +82,14 @@ def build(
     receivers = sum(
         len(a.document["receivers"]) for a in result.artifacts if a.kind == "alertmanager"
     )
+    objects = sum(
+        1 for a in result.artifacts if a.kind == "kubernetes" and "metadata" in a.document
+    )
     click.echo(
         f"obsgen: {result.count('dashboard')} dashboards, {result.count('rules')} rule "
         f"files ({alerts} rules), {result.count('alertmanager')} Alertmanager config "
-        f"({receivers} receivers) -> {out_dir}/  [{len(report.written)} written, "
+        f"({receivers} receivers), {objects} Kubernetes objects -> {out_dir}/  "
+        f"[{len(report.written)} written, "
         f"{len(report.unchanged)} unchanged, {len(report.removed)} removed] "
         f"in {time.perf_counter() - started:.2f}s"
     )
@@ -139,9 +143,9 @@ def validate(
 ) -> None:
     """Check dashboards and rules: the bundled build, or the files and directories in PATHS.
 
-    PATHS may hold Grafana dashboard JSON (bare or under "dashboard"), Prometheus rule files
-    and PrometheusRule manifests. Exit 0 when nothing reaches --fail-on, 1 when something
-    does, 2 for usage errors."""
+    PATHS may hold Grafana dashboard JSON (bare or under "dashboard"), Prometheus rule files,
+    PrometheusRule manifests and dashboard ConfigMaps (other Kubernetes objects are skipped).
+    Exit 0 when nothing reaches --fail-on, 1 when something does, 2 for usage errors."""
     from generator.checks.problem import SEVERITY_RANK
     from generator.checks.report import render, summary
 
@@ -215,7 +219,9 @@ def _documents(
     from generator.build import build as run_build
 
     result = run_build(settings, dashboard_dirs, alert_dirs)
-    return result.documents(), []
+    # The Kubernetes objects are no documents; their own problems (sizes) come with the build.
+    delivery = [p for p in result.problems if p.check.startswith("kubernetes/")]
+    return result.documents(), delivery
 
 
 def _usage(function: Any, *args: Any) -> Any:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from generator.errors import SettingsError
+from generator.kubernetes import names
 from generator.rules import SEVERITIES
 from generator.yaml_source import KeyPath, MarkedDocument, load_marked_yaml
 
@@ -20,15 +21,12 @@ DEFAULT_CONFIG = Path("obsgen.yaml")
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
-_KUBERNETES_LABEL = re.compile(
-    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
-)
 _VERSION = re.compile(r"^[0-9]+(\.[0-9]+){0,3}$")
 _WEBHOOK_URL = re.compile(r"^https?://[^\s/]+\S*$")
 # The keys a mapping field accepts, by its metadata pattern: the syntax and how to name it.
 _MAPPING_KEYS = {
     "": (_LABEL_NAME, "a valid label name"),
-    "kubernetes-labels": (_KUBERNETES_LABEL, "a valid label name"),
+    "kubernetes-labels": (names.QUALIFIED_NAME, f"a valid Kubernetes label key ({names.KEY_RULE})"),
     "receivers": (
         re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"),
         "a valid receiver name (letters, digits, '-', '_' and '.')",
@@ -117,16 +115,85 @@ class PrometheusSettings:
     scrape_interval: str = field(default="30s", metadata=_limits(pattern="duration"))
 
 
+# Kubernetes labels (selectors too): label keys to label values.
+_KUBERNETES_LABELS = _limits(pattern="kubernetes-labels", values="kubernetes-label-value")
+_NAMESPACES = _limits(pattern="namespace")  # namespace names; () selects every namespace
+
+
+@dataclass(frozen=True)
+class GrafanaOperatorSettings:
+    enabled: bool = False
+    instance_selector: dict[str, str] = field(
+        default_factory=lambda: {"dashboards": "grafana"}, metadata=_KUBERNETES_LABELS
+    )
+    encoding: Literal["json", "gzipJson"] = "json"
+
+
+@dataclass(frozen=True)
+class RayMonitorSettings:
+    enabled: bool = True
+    namespaces: tuple[str, ...] = field(default=(), metadata=_NAMESPACES)
+    head_selector: dict[str, str] = field(
+        default_factory=lambda: {"ray.io/node-type": "head"}, metadata=_KUBERNETES_LABELS
+    )
+    worker_selector: dict[str, str] = field(
+        default_factory=lambda: {"ray.io/node-type": "worker"}, metadata=_KUBERNETES_LABELS
+    )
+    port: str = field(default="metrics", metadata=_limits(pattern="port-name"))
+    head_extra_ports: tuple[str, ...] = field(default=(), metadata=_limits(pattern="port-name"))
+
+
+@dataclass(frozen=True)
+class VllmMonitorSettings:
+    enabled: bool = True
+    namespaces: tuple[str, ...] = field(default=(), metadata=_NAMESPACES)
+    selector: dict[str, str] = field(
+        default_factory=lambda: {"app.kubernetes.io/name": "vllm"}, metadata=_KUBERNETES_LABELS
+    )
+    port: str = field(default="http", metadata=_limits(pattern="port-name"))
+    path: str = field(default="/metrics", metadata=_limits(pattern="url-path"))
+
+
+@dataclass(frozen=True)
+class DcgmMonitorSettings:
+    enabled: bool = True
+    exporter: Literal["gpu-operator", "helm-chart"] = "gpu-operator"
+    namespaces: tuple[str, ...] = field(default=("gpu-operator",), metadata=_NAMESPACES)
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    ray: RayMonitorSettings = field(default_factory=RayMonitorSettings)
+    vllm: VllmMonitorSettings = field(default_factory=VllmMonitorSettings)
+    dcgm: DcgmMonitorSettings = field(default_factory=DcgmMonitorSettings)
+
+
 @dataclass(frozen=True)
 class KubernetesSettings:
-    namespace: str = "monitoring"
-    dashboard_label: str = "grafana_dashboard"
-    dashboard_label_value: str = "1"  # a string: the sidecar compares text
-    folder_annotation: str = "grafana_folder"
-    rule_labels: dict[str, str] = field(
-        default_factory=lambda: {"release": "kube-prometheus-stack"},
-        metadata=_limits(pattern="kubernetes-labels"),
+    """What out/kubernetes/ holds: sidecar ConfigMaps, PrometheusRules, monitors, ..."""
+
+    namespace: str = field(default="monitoring", metadata=_limits(pattern="namespace"))
+    name_prefix: str = field(default="obsgen-", metadata=_limits(pattern="name-prefix"))
+    part_of: str = field(default="obsgen", metadata=_limits(pattern="kubernetes-label-value"))
+    sidecar: bool = True
+    dashboard_label: str = field(
+        default="grafana_dashboard", metadata=_limits(pattern="kubernetes-label-key")
     )
+    # A string: the sidecar compares text.
+    dashboard_label_value: str = field(
+        default="1", metadata=_limits(pattern="kubernetes-label-value")
+    )
+    folder_annotation: str = field(
+        default="grafana_folder", metadata=_limits(pattern="kubernetes-annotation-key")
+    )
+    rule_labels: dict[str, str] = field(
+        default_factory=lambda: {"release": "kube-prometheus-stack"}, metadata=_KUBERNETES_LABELS
+    )
+    monitor_labels: dict[str, str] = field(
+        default_factory=lambda: {"release": "kube-prometheus-stack"}, metadata=_KUBERNETES_LABELS
+    )
+    monitors: MonitorSettings = field(default_factory=MonitorSettings)
+    grafana_operator: GrafanaOperatorSettings = field(default_factory=GrafanaOperatorSettings)
 
 
 @dataclass(frozen=True)
@@ -216,6 +283,41 @@ def _check_consistency(settings: Settings, doc: MarkedDocument) -> None:
             f"{{alert}}, which becomes each alert's name"
         )
     _check_alertmanager(settings.alertmanager, doc)
+    _check_selectors(settings.kubernetes, doc)
+
+
+def _check_selectors(settings: KubernetesSettings, doc: MarkedDocument) -> None:
+    """What an enabled object selects is named: an empty selector would select everything."""
+    monitors, operator = settings.monitors, settings.grafana_operator
+    selectors: list[tuple[KeyPath, bool, dict[str, str], str]] = [
+        (
+            ("monitors", "ray", "head_selector"),
+            monitors.ray.enabled,
+            monitors.ray.head_selector,
+            "pod",
+        ),
+        (
+            ("monitors", "ray", "worker_selector"),
+            monitors.ray.enabled,
+            monitors.ray.worker_selector,
+            "pod",
+        ),
+        (("monitors", "vllm", "selector"), monitors.vllm.enabled, monitors.vllm.selector, "pod"),
+        (
+            ("grafana_operator", "instance_selector"),
+            operator.enabled,
+            operator.instance_selector,
+            "Grafana instance",
+        ),
+    ]
+    for key, enabled, selector, selected in selectors:
+        if enabled and not selector:
+            key_path = ("kubernetes", *key)
+            raise SettingsError(
+                f"{doc.where(key_path)}: '{'.'.join(key_path)}' is empty, so it would select "
+                f"every {selected}; name their labels, or set "
+                f"'kubernetes.{'.'.join(key[:-1])}.enabled: false'"
+            )
 
 
 def _check_alertmanager(settings: AlertmanagerSettings, doc: MarkedDocument) -> None:
@@ -301,7 +403,7 @@ def _coerce(hint: Any, value: Any, key_path: KeyPath, doc: MarkedDocument, metad
         return hint(value)
     if hint is str:
         if not isinstance(value, str):
-            fail("a string (quote it in YAML)")
+            fail(_NOT_TEXT.get(metadata.get("pattern", ""), "a string (quote it in YAML)"))
         _check_pattern(metadata.get("pattern", ""), value, fail)
         return value
     if origin is dict:
@@ -311,9 +413,13 @@ def _coerce(hint: Any, value: Any, key_path: KeyPath, doc: MarkedDocument, metad
             _check_entry((*key_path, str(name)), name, item, doc, metadata)
         return dict(sorted(value.items()))
     if origin is tuple or (isinstance(hint, types.GenericAlias) and origin is tuple):
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        if not isinstance(value, list):
             fail("a list of strings")
         for item in value:
+            if not isinstance(item, str):
+                if metadata.get("pattern", "") in _NOT_TEXT:
+                    _fail_item(where, dotted, item)(_NOT_TEXT[metadata["pattern"]])
+                fail("a list of strings")
             _check_pattern(metadata.get("pattern", ""), item, _fail_item(where, dotted, item))
         return tuple(value)
     raise TypeError(f"settings field {dotted} has an unsupported type {hint!r}")
@@ -339,7 +445,7 @@ def _check_entry(entry: KeyPath, key: Any, item: Any, doc: MarkedDocument, metad
     _check_pattern(metadata.get("values", ""), item, fail)
 
 
-def _fail_item(where: str, dotted: str, item: str) -> typing.Callable[[str], typing.NoReturn]:
+def _fail_item(where: str, dotted: str, item: object) -> typing.Callable[[str], typing.NoReturn]:
     """A fail() for one entry of a list field, naming the entry."""
 
     def fail(expected: str) -> typing.NoReturn:
@@ -348,7 +454,38 @@ def _fail_item(where: str, dotted: str, item: str) -> typing.Callable[[str], typ
     return fail
 
 
+# Text patterns checked by a regular expression, and how a message names them.
+_TEXT_PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
+    "namespace": (names.DNS1123_LABEL, f"a Kubernetes namespace name, {names.NAMESPACE_RULE}"),
+    "name-prefix": (
+        names.NAME_PREFIX,
+        "empty or a name prefix of at most 40 lowercase letters, digits, '-' and '.', "
+        "starting with a letter or digit",
+    ),
+    "kubernetes-label-key": (names.QUALIFIED_NAME, f"a Kubernetes label key ({names.KEY_RULE})"),
+    "kubernetes-annotation-key": (
+        names.QUALIFIED_NAME,
+        f"a Kubernetes annotation key ({names.KEY_RULE})",
+    ),
+    "kubernetes-label-value": (
+        names.LABEL_VALUE,
+        f"a Kubernetes label value ({names.VALUE_RULE})",
+    ),
+    "port-name": (names.PORT_NAME, f"{names.PORT_RULE}, such as metrics"),
+    "url-path": (re.compile(r"^/\S*$"), "a URL path starting with '/', such as /metrics"),
+}
+# What a value of the wrong type must be instead, where plain "a string" would mislead.
+_NOT_TEXT = {
+    "port-name": "a port name such as metrics, not a number: monitors find the container "
+    "port by the name in its ports entry",
+}
+
+
 def _check_pattern(pattern: str, value: str, fail: typing.Callable[[str], typing.NoReturn]) -> None:
+    if pattern in _TEXT_PATTERNS:
+        syntax, described = _TEXT_PATTERNS[pattern]
+        if not syntax.match(value):
+            fail(_NOT_TEXT.get(pattern, described) if value.isdigit() else described)
     if pattern == "label" and not _LABEL_NAME.match(value):
         fail("a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)")
     if pattern == "duration" and not _DURATION.match(value):

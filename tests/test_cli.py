@@ -21,12 +21,21 @@ BUNDLED_OUTPUTS = {
     "rules/gpu_health.rules.yaml",
     "rules/inference.rules.yaml",
     "alertmanager/alertmanager.yaml",
+    "kubernetes/dashboards/ee6mbjghme96oc.yaml",
+    "kubernetes/dashboards/bec31e71-3ac5-4133-b2e3-b9f75c8ab56c.yaml",
+    "kubernetes/rules/gpu-health.yaml",
+    "kubernetes/rules/inference.yaml",
+    "kubernetes/monitors/ray-head.yaml",
+    "kubernetes/monitors/ray-workers.yaml",
+    "kubernetes/monitors/vllm.yaml",
+    "kubernetes/monitors/dcgm-exporter.yaml",
+    "kubernetes/kustomization.yaml",
     "manifest.json",
 }
 SUMMARY = re.compile(
     r"^obsgen: (?P<dashboards>\d+) dashboards, (?P<rule_files>\d+) rule files "
     r"\((?P<rules>\d+) rules\), (?P<alertmanager>\d+) Alertmanager config "
-    r"\((?P<receivers>\d+) receivers\) -> (?P<out>.+)/  "
+    r"\((?P<receivers>\d+) receivers\), (?P<kubernetes>\d+) Kubernetes objects -> (?P<out>.+)/  "
     r"\[(?P<written>\d+) written, (?P<unchanged>\d+) unchanged, (?P<removed>\d+) removed\]",
     re.MULTILINE,
 )
@@ -142,6 +151,18 @@ def test_the_manifest_lists_every_artifact_with_its_hash(build_cli, tmp_path: Pa
             document = yaml.safe_load(data)
             assert entry["groups"] == [group["name"] for group in document["groups"]]
             assert entry["groups"]
+        elif entry["kind"] == "kubernetes":
+            document = yaml.safe_load(data)
+            assert entry["path"].startswith("kubernetes/")
+            identity = {"apiVersion": document["apiVersion"], "kind": document["kind"]}
+            if entry["path"] == "kubernetes/kustomization.yaml":
+                assert entry["object"] == identity
+            else:
+                assert entry["object"] == {
+                    **identity,
+                    "name": document["metadata"]["name"],
+                    "namespace": "monitoring",
+                }
         else:
             assert entry["kind"] == "alertmanager"
             assert entry["path"] == "alertmanager/alertmanager.yaml"
@@ -167,14 +188,25 @@ def test_the_summary_names_the_counts(build_cli, tmp_path: Path) -> None:
     assert counts["rule_files"] == "2"
     assert counts["rules"] == str(rule_count)
     assert (counts["alertmanager"], counts["receivers"]) == ("1", "3")
+    # 2 ConfigMaps, 2 PrometheusRules, 3 PodMonitors, 1 ServiceMonitor (the kustomization
+    # is a file, not an object).
+    assert counts["kubernetes"] == "8"
     assert counts["out"] == str(out)
-    assert (counts["written"], counts["unchanged"], counts["removed"]) == ("6", "0", "0")
+    assert (counts["written"], counts["unchanged"], counts["removed"]) == (
+        str(len(BUNDLED_OUTPUTS)),
+        "0",
+        "0",
+    )
     # One line per artifact names the module it came from.
     assert "  rules/gpu_health.rules.yaml  <- alerts/gpu_health.py" in result.output
     assert "  dashboards/gpu-workloads/ee6mbjghme96oc.json  <- dashboards/training.py" in (
         result.output
     )
     assert "  alertmanager/alertmanager.yaml  <- settings: alertmanager" in result.output
+    assert "  kubernetes/rules/gpu-health.yaml  <- alerts/gpu_health.py" in result.output
+    assert "  kubernetes/monitors/ray-head.yaml  <- settings: kubernetes.monitors.ray" in (
+        result.output
+    )
 
 
 # ---- rebuilding ----------------------------------------------------------------------------
@@ -187,7 +219,11 @@ def test_a_second_build_changes_nothing(build_cli, tmp_path: Path) -> None:
     stamps = {path: (out / path).stat().st_mtime_ns for path in before}
 
     counts = summary(build_cli(out).output)
-    assert (counts["written"], counts["unchanged"], counts["removed"]) == ("0", "6", "0")
+    assert (counts["written"], counts["unchanged"], counts["removed"]) == (
+        "0",
+        str(len(BUNDLED_OUTPUTS)),
+        "0",
+    )
     assert files_under(out) == before
     assert {path: (out / path).stat().st_mtime_ns for path in before} == stamps
 
@@ -209,27 +245,34 @@ def test_a_changed_setting_rewrites_only_the_files_it_changes(
     assert result.exit_code == 0, result.output
     after = files_under(out)
     rewritten = {path for path in after if after[path] != before[path]}
-    # Alert labels touch the rule files and therefore the manifest; dashboards and the
-    # Alertmanager configuration stay as they were.
+    # Alert labels touch the rule files, the PrometheusRules made from them and therefore the
+    # manifest; dashboards, their ConfigMaps, the monitors and the Alertmanager configuration
+    # stay as they were.
     assert rewritten == {
         "rules/gpu_health.rules.yaml",
         "rules/inference.rules.yaml",
+        "kubernetes/rules/gpu-health.yaml",
+        "kubernetes/rules/inference.yaml",
         "manifest.json",
     }
     counts = summary(result.output)
-    assert (counts["written"], counts["unchanged"]) == ("3", "3")
+    assert (counts["written"], counts["unchanged"]) == ("5", str(len(BUNDLED_OUTPUTS) - 5))
 
 
 @pytest.mark.parametrize(
-    ("kind", "source", "artifact"),
+    ("kind", "source", "artifacts"),
     [
-        ("dashboards", TEAM_DASHBOARD, "dashboards/gpu-workloads/team-extra.json"),
-        ("alerts", TEAM_ALERTS, "rules/team.rules.yaml"),
+        (
+            "dashboards",
+            TEAM_DASHBOARD,
+            ["dashboards/gpu-workloads/team-extra.json", "kubernetes/dashboards/team-extra.yaml"],
+        ),
+        ("alerts", TEAM_ALERTS, ["rules/team.rules.yaml", "kubernetes/rules/team.yaml"]),
     ],
     ids=["dashboard", "rules"],
 )
 def test_removing_a_module_removes_its_output_but_not_the_users_files(
-    build_cli, tmp_path: Path, kind: str, source: str, artifact: str
+    build_cli, tmp_path: Path, kind: str, source: str, artifacts: list[str]
 ) -> None:
     team = tmp_path / "team"
     team.mkdir()
@@ -237,26 +280,32 @@ def test_removing_a_module_removes_its_output_but_not_the_users_files(
     module.write_text(source, encoding="utf-8")
     out = tmp_path / "out"
     build_cli(out, f"--{kind}", team)
-    assert (out / artifact).is_file()
+    kustomization = out / "kubernetes/kustomization.yaml"
+    for artifact in artifacts:
+        assert (out / artifact).is_file()
+    assert artifacts[1].removeprefix("kubernetes/") in kustomization.read_text(encoding="utf-8")
 
     # Files the user put in out/, even beside generated ones, are not the build's to remove.
     user_files = {
         "notes.txt": b"my notes\n",
         "dashboards/gpu-workloads/hand-made.json": b"{}\n",
         "rules/hand-made.rules.yaml": b"groups: []\n",
+        "kubernetes/dashboards/hand-made.yaml": b"kind: ConfigMap\n",
     }
     for path, data in user_files.items():
         (out / path).write_bytes(data)
 
     module.unlink()
     counts = summary(build_cli(out, f"--{kind}", team).output)
-    assert not (out / artifact).exists()
-    assert counts["removed"] == "1"
+    for artifact in artifacts:
+        assert not (out / artifact).exists()
+    assert counts["removed"] == "2"
     for path, data in user_files.items():
         assert (out / path).read_bytes() == data
     listed = {e["path"] for e in json.loads((out / "manifest.json").read_text())["artifacts"]}
-    assert artifact not in listed
+    assert not listed & set(artifacts)
     assert set(files_under(out)) == BUNDLED_OUTPUTS | set(user_files)
+    assert "team" not in kustomization.read_text(encoding="utf-8")
 
 
 # ---- failures ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Documents to validate, read from paths: Grafana dashboards, rule files, PrometheusRules.
+"""Documents to validate, read from paths: Grafana dashboards, rule files, PrometheusRules,
+and the dashboards in Grafana sidecar ConfigMaps.
 
 Reading never raises: a file obsgen cannot use becomes a Problem naming it, and the rest of
 the files are still checked.
@@ -111,17 +112,47 @@ def _from_yaml(text: str, file: str) -> tuple[list[Document], Problem | None]:
     except (yaml.YAMLError, RecursionError) as exc:
         return [], _input_problem(file, f"not valid YAML: {exc}")
     documents = []
+    kubernetes_objects = 0
     for data in loaded:
         groups = _rule_groups(data)
         if groups is not None:
             documents.append(Document("rules", file, {"groups": groups}))
         elif (dashboard := _dashboard_model(data)) is not None:
             documents.append(Document("dashboard", file, dashboard))
-    if not documents:
+        elif _is_kubernetes_object(data):
+            # Monitors, kustomizations and the like hold nothing to check: not an error.
+            kubernetes_objects += 1
+            found, problem = _configmap_dashboards(data, file)
+            if problem:
+                return [], problem
+            documents.extend(found)
+    if not documents and not kubernetes_objects:
         return [], _input_problem(
             file,
             "neither a Prometheus rule file ('groups'), a PrometheusRule manifest nor a dashboard",
         )
+    return documents, None
+
+
+def _is_kubernetes_object(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("kind"), str) and "apiVersion" in data
+
+
+def _configmap_dashboards(data: dict[str, Any], file: str) -> tuple[list[Document], Problem | None]:
+    """The dashboards in a Grafana sidecar ConfigMap: its *.json data values."""
+    values = data.get("data") if data.get("kind") == "ConfigMap" else None
+    if not isinstance(values, dict):
+        return [], None
+    documents = []
+    for key, text in sorted(values.items(), key=lambda item: str(item[0])):
+        if not (str(key).endswith(".json") and isinstance(text, str)):
+            continue
+        try:
+            model = _dashboard_model(json.loads(text))
+        except (ValueError, RecursionError) as exc:
+            return [], _input_problem(file, f"ConfigMap data key {key!r} is not valid JSON: {exc}")
+        if model is not None:
+            documents.append(Document("dashboard", file, model))
     return documents, None
 
 
