@@ -7,7 +7,7 @@ OUT    ?= out
 STAMP      := $(VENV)/.installed
 DEV_STAMP  := $(VENV)/.installed-dev
 
-.PHONY: dashboards build validate test lint bench demo clean
+.PHONY: dashboards build validate push diff test lint bench demo clean
 
 dashboards: build
 
@@ -28,6 +28,14 @@ $(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
 
 validate: $(STAMP)
 	$(BIN)/obsgen validate
+
+# Grafana's HTTP API: GRAFANA_URL and GRAFANA_TOKEN from the environment;
+# `make push ARGS=--dry-run`, `make diff ARGS=--exit-code`.
+push: $(STAMP)
+	$(BIN)/obsgen push $(ARGS)
+
+diff: $(STAMP)
+	$(BIN)/obsgen diff $(ARGS)
 
 test: $(DEV_STAMP)
 	@scripts/ensure-prometheus.sh

@@ -17,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import validate_speed  # bench/ is on sys.path when this file runs as a script
+import push_speed  # bench/ is on sys.path when this file runs as a script
+import validate_speed
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
@@ -82,13 +83,14 @@ def main() -> None:
             {"name": "help", "parameters": {}, **timed([*OBSGEN, "--help"]), "unit": "s"}
         )
     validation = validate_speed.run()
+    pushes = push_speed.run()
     machine = {
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
     RESULTS.write_text(
-        json.dumps({"machine": machine, "results": results + validation}, indent=2) + "\n"
+        json.dumps({"machine": machine, "results": results + validation + pushes}, indent=2) + "\n"
     )
     print(f"{'benchmark':<18}{'median':>10}{'min':>10}{'max':>10}  ratio")
     for r in results:
@@ -96,6 +98,8 @@ def main() -> None:
         print(f"{r['name']:<18}{r['median']:>9.3f}s{r['min']:>9.3f}s{r['max']:>9.3f}s  {ratio}")
     print()
     print(validate_speed.table(validation))
+    print()
+    print(push_speed.table(pushes))
     print(f"machine: {machine['cpus']} CPUs, Python {machine['python']}; -> {RESULTS}")
     shutil.rmtree(ROOT / "bench" / "__pycache__", ignore_errors=True)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -258,3 +260,193 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("obsgen: interrupted", err=True)
         sys.exit(130)
+
+
+# ---- delivery to Grafana's HTTP API: obsgen push, obsgen diff ------------------------------
+
+
+def _grafana_options(function: Any) -> Any:
+    """The options of every command that talks to Grafana's HTTP API."""
+    options = (
+        click.option("--grafana-url", metavar="URL", help="Grafana's URL (default: $GRAFANA_URL)."),
+        click.option(
+            "--token",
+            metavar="TOKEN",
+            help="Service-account token (default: $GRAFANA_TOKEN, else basic auth with "
+            "$GRAFANA_USER and $GRAFANA_PASSWORD). Prefer the variable: flags show in ps.",
+        ),
+        click.option(
+            "--org-id", type=click.IntRange(1), help="Organisation to act in (X-Grafana-Org-Id)."
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(0.1, 300),
+            default=10.0,
+            show_default=True,
+            help="Seconds per request before it is retried.",
+        ),
+        click.option("--insecure", is_flag=True, help="Do not verify Grafana's TLS certificate."),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 32),
+            default=4,
+            show_default=True,
+            help="Requests in flight at once.",
+        ),
+    )
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@cli.command()
+@config_option
+@dashboards_option
+@_grafana_options
+@click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite dashboards edited in Grafana since obsgen wrote them (and, with --prune, "
+    "delete edited orphans); the remote copy is backed up first.",
+)
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete dashboards that carry obsgen's managed tag in the managed folder but are no "
+    "longer generated. Nothing else is ever deleted.",
+)
+@click.option(
+    "--backup-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out/backups"),
+    show_default=True,
+    help="Where remote copies go before an overwrite or delete, in a directory per push "
+    "named by its UTC time.",
+)
+def push(
+    config_path: str | None,
+    dashboard_dirs: tuple[Path, ...],
+    grafana_url: str | None,
+    token: str | None,
+    org_id: int | None,
+    timeout: float,
+    insecure: bool,
+    concurrency: int,
+    dry_run: bool,
+    force: bool,
+    prune: bool,
+    backup_dir: Path,
+) -> None:
+    """Deliver the dashboards to Grafana through its HTTP API, safely and idempotently.
+
+    Creates the folder from obsgen.yaml when missing and writes only dashboards whose content
+    changed, so an unchanged dashboard keeps its version. A dashboard edited in Grafana since
+    obsgen wrote it is refused unless --force. Exit 0 when everything was written, 1 when
+    anything was refused or failed (a rerun finishes the job)."""
+    from generator.deliver.grafana import report
+    from generator.deliver.grafana.workflow import PushOptions, push_dashboards
+
+    folder, desired = _delivery_content(config_path, dashboard_dirs)
+    target = _grafana_target(grafana_url, token, org_id, timeout, insecure)
+    options = PushOptions(
+        dry_run=dry_run, force=force, prune=prune, backup_root=backup_dir, concurrency=concurrency
+    )
+    result = _domain(
+        lambda: push_dashboards(target, folder, desired, options, progress=_progress_bar)
+    )
+    if dry_run:
+        click.echo("\n".join(report.dry_run_report(result, force=force, prune=prune)))
+        return
+    click.echo("\n".join(report.push_report(result)))
+    if not result.ok:
+        raise click.ClickException(
+            f"{len(result.not_written())} dashboard change(s) not written (listed above); once "
+            "their cause is fixed, `obsgen push` finishes the job (what was written is now "
+            "unchanged)"
+        )
+
+
+@cli.command()
+@config_option
+@dashboards_option
+@_grafana_options
+@click.option(
+    "--exit-code",
+    is_flag=True,
+    help="Exit 2 when anything differs (new, changed, drifted or orphaned dashboards).",
+)
+def diff(
+    config_path: str | None,
+    dashboard_dirs: tuple[Path, ...],
+    grafana_url: str | None,
+    token: str | None,
+    org_id: int | None,
+    timeout: float,
+    insecure: bool,
+    concurrency: int,
+    exit_code: bool,
+) -> None:
+    """Show what `obsgen push` would change in Grafana, per dashboard and per panel.
+
+    States: new, unchanged, changed, drifted (edited in Grafana since obsgen wrote it, or
+    not written by obsgen) and orphaned (carries obsgen's managed tag in the managed folder,
+    no longer generated). Writes nothing. Exit 0, or 2 with --exit-code when anything
+    differs; 1 for errors."""
+    from generator.deliver.grafana import report
+    from generator.deliver.grafana.workflow import diff_dashboards
+
+    folder, desired = _delivery_content(config_path, dashboard_dirs)
+    target = _grafana_target(grafana_url, token, org_id, timeout, insecure)
+    result = _domain(
+        lambda: diff_dashboards(
+            target, folder, desired, concurrency=concurrency, progress=_progress_bar
+        )
+    )
+    click.echo("\n".join(report.diff_report(result)))
+    if exit_code and result.plan.has_changes():
+        sys.exit(2)
+
+
+def _delivery_content(config_path: str | None, dashboard_dirs: tuple[Path, ...]) -> Any:
+    """(the configured folder, the dashboards as obsgen writes them); refuses a build with
+    errors in the dashboards."""
+    from generator.build import build as run_build
+    from generator.deliver.grafana.workflow import desired_dashboards
+
+    settings = _settings(config_path)
+    result = _domain(run_build, settings, dashboard_dirs)
+    others = {a.path for a in result.artifacts if a.kind != "dashboard"}
+    errors = [p for p in result.problems if p.severity == "error" and p.file not in others]
+    for problem in errors:
+        click.echo(problem.describe(), err=True)
+    if errors:
+        raise click.ClickException(
+            f"{len(errors)} error(s) in the generated dashboards (see above); nothing was sent "
+            "to Grafana"
+        )
+    return settings.grafana.folder, desired_dashboards(result.artifacts)
+
+
+def _grafana_target(
+    url: str | None, token: str | None, org_id: int | None, timeout: float, insecure: bool
+) -> Any:
+    import os
+
+    from generator.deliver.grafana.target import resolve_target
+
+    return _domain(
+        lambda: resolve_target(
+            os.environ, url=url, token=token, org_id=org_id, timeout=timeout, insecure=insecure
+        )
+    )
+
+
+@contextlib.contextmanager
+def _progress_bar(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal; nothing when stdout is a pipe or a file."""
+    if not sys.stdout.isatty():
+        yield lambda n: None
+        return
+    with click.progressbar(length=total, label=label) as bar:
+        yield bar.update
