@@ -236,9 +236,12 @@ def _usage(function: Any, *args: Any) -> Any:
 
 
 def _load_settings(config_path: str | None) -> Any:
-    from generator.settings import load_settings, resolve_config_path
+    from generator.settings import BUILT_IN, settings_for
 
-    return load_settings(resolve_config_path(config_path))
+    settings = settings_for(config_path)
+    if settings.source == BUILT_IN:
+        click.echo("obsgen: no obsgen.yaml here; using the built-in defaults", err=True)
+    return settings
 
 
 def _settings(config_path: str | None) -> Any:

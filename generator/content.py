@@ -115,7 +115,7 @@ def _load(module: ContentModule) -> ModuleType:
         spec.loader.exec_module(loaded)
     except SyntaxError as exc:
         raise ContentError(f"{module.origin}:{exc.lineno}: syntax error: {exc.msg}") from None
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise ContentError(
             f"{_raised_at(module, exc)}: import failed: {type(exc).__name__}: {exc}"
         ) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import types
@@ -247,6 +248,18 @@ def resolve_config_path(explicit: str | None) -> Path:
     return Path(from_env) if from_env else DEFAULT_CONFIG
 
 
+BUILT_IN = "(built-in defaults)"
+
+
+def settings_for(explicit: str | None) -> Settings:
+    """The settings a command uses: --config, else $OBSGEN_CONFIG, else ./obsgen.yaml, else
+    (no file named anywhere and none here) the built-in defaults, with source BUILT_IN."""
+    path = resolve_config_path(explicit)
+    if not explicit and not os.environ.get(CONFIG_ENV) and not path.exists():
+        return Settings(source=BUILT_IN)
+    return load_settings(path)
+
+
 def load_settings(path: Path) -> Settings:
     """Returns the settings in `path`; any problem raises SettingsError naming file and key."""
     if not path.exists():
@@ -268,6 +281,11 @@ def load_settings(path: Path) -> Settings:
 
 def _check_consistency(settings: Settings, doc: MarkedDocument) -> None:
     """Rules between keys that each look fine alone."""
+    if "severity" in settings.alerts.labels:
+        raise SettingsError(
+            f"{doc.where(('alerts', 'labels', 'severity'))}: 'alerts.labels.severity' cannot be "
+            f"set for every alert: each alert's severity routes it; remove the key"
+        )
     limits = settings.thresholds
     if limits.gpu_temperature_warning_celsius >= limits.gpu_temperature_critical_celsius:
         key = ("thresholds", "gpu_temperature_warning_celsius")
@@ -397,6 +415,8 @@ def _coerce(hint: Any, value: Any, key_path: KeyPath, doc: MarkedDocument, metad
             fail("a number")
         if hint is int and not isinstance(value, int):
             fail("a whole number")
+        if not math.isfinite(value):
+            fail("a finite number")
         low, high = metadata.get("min"), metadata.get("max")
         if (low is not None and value < low) or (high is not None and value > high):
             fail(f"a number between {low} and {high}")

@@ -50,7 +50,12 @@ def load_marked_yaml(path: Path, error: type[ObsgenError]) -> MarkedDocument:
     except yaml.YAMLError as exc:
         raise error(f"{path}: invalid YAML: {exc}") from None
     document = MarkedDocument(path=path, data=None)
-    data = None if node is None else _convert(node, (), document, error)
+    try:
+        data = None if node is None else _convert(node, (), document, error)
+    except RecursionError:
+        raise error(
+            f"{path}: YAML nested too deeply, or an alias (*name) refers to itself"
+        ) from None
     # An empty file, or one holding only `---` and comments, means "all defaults".
     document.data = {} if data is None else data
     return document
@@ -62,6 +67,12 @@ def _convert(
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                mark = key_node.start_mark
+                raise error(
+                    f"{doc.path}:{mark.line + 1}:{mark.column + 1}: a key must be a "
+                    f"plain name, not a list or mapping"
+                )
             key = _scalar(key_node)
             child = (*key_path, str(key))
             if key in result:

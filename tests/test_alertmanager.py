@@ -4,7 +4,6 @@ Tests that run amtool skip without it, or fail with REQUIRE_PROMETHEUS=1 (CI set
 
 from __future__ import annotations
 
-import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from prometheus_harness import require_binary
 
 from generator.build import ALERTMANAGER_PATH, build
 from generator.deliver.files import write_build
-from generator.render.alertmanager import INHIBIT_SCOPES, render_alertmanager_config
+from generator.render.alertmanager import INHIBIT_PAIRS, render_alertmanager_config
 from generator.settings import Settings, load_settings
 
 UNIT_TEST_DIR = Path(__file__).resolve().parents[1] / "alerts" / "tests"
@@ -73,7 +72,7 @@ def test_amtool_accepts_the_generated_config(variant: str, tmp_path: Path) -> No
     assert "SUCCESS" in checked.stdout
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert f" - {len(document['receivers'])} receivers" in checked.stdout
-    assert f" - {len(INHIBIT_SCOPES)} inhibit rules" in checked.stdout
+    assert f" - {len(INHIBIT_PAIRS)} inhibit rules" in checked.stdout
 
 
 def test_amtool_rejects_a_config_naming_an_undefined_receiver(tmp_path: Path) -> None:
@@ -189,14 +188,14 @@ def test_inhibit_rules_are_scoped_by_alertname_and_equal_labels(
     rules = config(variant, tmp_path)["inhibit_rules"]
     assert rules == [
         {
-            "source_matchers": ['severity="critical"', 'alertname=~"Gpu.*"'],
-            "target_matchers": ['severity="warning"', 'alertname=~"Gpu.*"'],
+            "source_matchers": ['alertname="GpuTemperatureCritical"'],
+            "target_matchers": ['alertname="GpuTemperatureHigh"'],
             "equal": ["Hostname", "gpu", *extra],
         },
         {
-            "source_matchers": ['severity="critical"', 'alertname=~"Vllm.*"'],
-            "target_matchers": ['severity="warning"', 'alertname=~"Vllm.*"'],
-            "equal": ["namespace", "model_name", *extra],
+            "source_matchers": ['alertname="GpuXidHardwareError"'],
+            "target_matchers": ['alertname="GpuXidError"'],
+            "equal": ["Hostname", "gpu", *extra],
         },
     ]
 
@@ -213,7 +212,8 @@ def expected_alerts() -> list[tuple[str, dict[str, str]]]:
 
 
 def test_every_bundled_alert_carries_the_labels_its_inhibit_rule_compares() -> None:
-    """Alertmanager treats a label missing on both sides as equal; each scoped alert has them."""
+    """Alertmanager treats a label missing on both sides as equal; each paired alert has them,
+    names an alert that exists, and a critical silences only a warning."""
     alerts = {
         rule["alert"]: rule["labels"]["severity"]
         for artifact in build(Settings()).artifacts
@@ -222,14 +222,14 @@ def test_every_bundled_alert_carries_the_labels_its_inhibit_rule_compares() -> N
         for rule in group["rules"]
         if "alert" in rule
     }
-    for name in alerts:
-        scopes = [s for s in INHIBIT_SCOPES if re.fullmatch(s[0], name)]
-        assert len(scopes) == 1, f"{name} is covered by {len(scopes)} inhibit rules"
+    for critical, warning, _ in INHIBIT_PAIRS:
+        assert (alerts[critical], alerts[warning]) == ("critical", "warning")
     firing = expected_alerts()
     assert {name for name, _ in firing} == set(alerts)
     for name, labels in firing:
-        ((_, equal),) = [s for s in INHIBIT_SCOPES if re.fullmatch(s[0], name)]
-        assert set(equal) <= set(labels), f"{name} lacks {sorted(set(equal) - set(labels))}"
+        for critical, warning, equal in INHIBIT_PAIRS:
+            if name in (critical, warning):
+                assert set(equal) <= set(labels), f"{name} lacks {sorted(set(equal) - set(labels))}"
 
 
 def test_the_build_writes_the_config_and_lists_it_in_the_manifest(tmp_path: Path) -> None:

@@ -100,6 +100,7 @@ def test_url_flag_timeout_org_and_tls() -> None:
     [
         ({}, "no Grafana URL"),
         ({"GRAFANA_URL": "ftp://x"}, "not an http:// or https:// URL"),
+        ({"GRAFANA_URL": "http://[::1"}, "Grafana URL is malformed"),
         ({"GRAFANA_URL": "http://x:99999"}, "invalid port"),
         ({"GRAFANA_URL": URL}, "no Grafana credentials"),
         ({"GRAFANA_URL": URL, "GRAFANA_PASSWORD": "pw-secret"}, "GRAFANA_USER is not set"),

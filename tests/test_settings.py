@@ -6,7 +6,9 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from generator.cli import cli
 from generator.errors import SettingsError
 from generator.settings import Settings, load_settings
 
@@ -210,6 +212,26 @@ BAD_SETTINGS = [
         ["{path}:3:5:", "'kubernetes.rule_labels.release'", "string"],
         id="non-string-label-value",
     ),
+    pytest.param(
+        "thresholds:\n  ttft_p99_seconds: .nan\n",
+        ["{path}:2:3:", "'thresholds.ttft_p99_seconds'", "a finite number"],
+        id="not-a-number",
+    ),
+    pytest.param(
+        "alerts:\n  labels: {severity: page}\n",
+        ["{path}:2:12:", "'alerts.labels.severity'", "remove the key"],
+        id="severity-for-every-alert",
+    ),
+    pytest.param(
+        "grafana: &loop\n  tags: [*loop]\n",
+        ["{path}:", "an alias (*name) refers to itself"],
+        id="alias-refers-to-itself",
+    ),
+    pytest.param(
+        "? [grafana]\n: {folder: x}\n",
+        ["{path}:1:3:", "a key must be a plain name"],
+        id="list-as-key",
+    ),
 ]
 
 
@@ -289,3 +311,14 @@ def test_obsgen_yaml_in_the_working_directory_is_the_last_resort(
     result = run_cli("build", "--out", out)
     assert result.exit_code == 0, result.output
     assert _dashboard_folders(out) == ["cwd-folder"]
+
+
+def test_without_any_settings_file_the_built_in_defaults_are_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OBSGEN_CONFIG", raising=False)
+    result = CliRunner().invoke(cli, ["build", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "no obsgen.yaml here; using the built-in defaults" in result.output
+    assert _dashboard_folders(tmp_path / "out") == ["gpu-workloads"]

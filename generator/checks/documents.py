@@ -59,9 +59,16 @@ def _read_paths(paths: Iterable[Path]) -> tuple[list[Document], list[Problem]]:
 def _files(paths: Iterable[Path], problems: list[Problem]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
-            yield from sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES
-            )
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in _SUFFIXES)
+            for candidate in found:
+                if candidate.is_file():
+                    yield candidate
+                elif not candidate.exists():
+                    problems.append(_input_problem(str(candidate), "broken symbolic link"))
+            if not any(p.is_file() for p in found):
+                problems.append(
+                    _input_problem(str(path), "no .json, .yaml or .yml file in this directory")
+                )
         elif path.is_file():
             yield path
         else:
@@ -92,12 +99,15 @@ def _from_json(text: str, file: str) -> tuple[list[Document], Problem | None]:
         return [], _input_problem(file, f"not valid JSON: {exc}")
     except RecursionError:
         return [], _input_problem(file, "JSON nested too deeply to read")
+    groups = _rule_groups(data)
+    if groups is not None:  # Prometheus reads rule files written as JSON too
+        return [Document("rules", file, {"groups": groups})], None
     dashboard = _dashboard_model(data)
     if dashboard is None:
         return [], _input_problem(
             file,
-            "JSON that is not a Grafana dashboard (no 'panels' "
-            "or 'title', bare or under 'dashboard')",
+            "JSON that is neither a Grafana dashboard (no 'panels' or 'title', bare or under "
+            "'dashboard') nor a rule file ('groups')",
         )
     return [Document("dashboard", file, dashboard)], None
 

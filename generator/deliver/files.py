@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.build import MANIFEST_NAME, BuildResult
+from generator.deliver.atomic import write_atomically
 from generator.errors import ObsgenError
 
 
@@ -47,10 +46,16 @@ def _previous_paths(out_dir: Path) -> set[str]:
         return {
             str(entry["path"])
             for entry in manifest.get("artifacts", [])
-            if ".." not in Path(str(entry["path"])).parts
+            if _inside(str(entry["path"]))
         }
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return set()
+
+
+def _inside(relative: str) -> bool:
+    """True for a relative path that stays inside the output directory."""
+    path = Path(relative)
+    return not path.is_absolute() and ".." not in path.parts
 
 
 def _write_if_changed(out_dir: Path, relative: str, text: str, report: WriteReport) -> None:
@@ -61,12 +66,5 @@ def _write_if_changed(out_dir: Path, relative: str, text: str, report: WriteRepo
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     # Write then rename, so an interrupted build never leaves half a file behind.
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(target, data)
     report.written.append(relative)

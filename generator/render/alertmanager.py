@@ -11,12 +11,12 @@ from typing import Any
 from generator.rules import SEVERITIES
 from generator.settings import Settings
 
-# Which alerts each inhibit rule covers (alertname regex) and the labels that name the thing
-# they are about. Alertmanager treats a label missing on both sides as equal, so a rule without
-# the alertname scope would let any critical alert silence every warning that lacks these labels.
-INHIBIT_SCOPES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Gpu.*", ("Hostname", "gpu")),
-    ("Vllm.*", ("namespace", "model_name")),
+# Each critical alert silences only the warning it supersedes, for the same GPU: a hot GPU must
+# not hide a new XID. Named alerts, because Alertmanager treats a label missing on both sides
+# as equal and an unscoped rule would silence unrelated warnings.
+INHIBIT_PAIRS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("GpuTemperatureCritical", "GpuTemperatureHigh", ("Hostname", "gpu")),
+    ("GpuXidHardwareError", "GpuXidError", ("Hostname", "gpu")),
 )
 
 
@@ -26,7 +26,7 @@ def render_alertmanager_config(settings: Settings) -> dict[str, Any]:
     return {
         "route": _route(settings),
         "receivers": [_receiver(name, receivers[name]) for name in sorted(receivers)],
-        "inhibit_rules": [_inhibit_rule(settings, *scope) for scope in INHIBIT_SCOPES],
+        "inhibit_rules": [_inhibit_rule(settings, *pair) for pair in INHIBIT_PAIRS],
     }
 
 
@@ -70,11 +70,12 @@ def _receiver(name: str, webhook_url: str) -> dict[str, Any]:
     return {"name": name, "webhook_configs": [{"url": webhook_url, "send_resolved": True}]}
 
 
-def _inhibit_rule(settings: Settings, alertnames: str, equal: tuple[str, ...]) -> dict[str, Any]:
-    scope = matcher("alertname", "=~", alertnames)
+def _inhibit_rule(
+    settings: Settings, critical: str, warning: str, equal: tuple[str, ...]
+) -> dict[str, Any]:
     return {
-        "source_matchers": [matcher("severity", "=", "critical"), scope],
-        "target_matchers": [matcher("severity", "=", "warning"), scope],
+        "source_matchers": [matcher("alertname", "=", critical)],
+        "target_matchers": [matcher("alertname", "=", warning)],
         "equal": list(_with_cluster(equal, settings)),
     }
 

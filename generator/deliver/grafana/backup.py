@@ -7,13 +7,12 @@ folder and version are kept too. Nothing is created when nothing is replaced.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from generator.deliver.atomic import write_atomically
 from generator.errors import ObsgenError
 from generator.render.serialize import to_json
 
@@ -39,10 +38,7 @@ class Backups:
         try:
             directory = self._ensure_directory()
             path = directory / f"{uid}.json"
-            handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{uid}.", suffix=".tmp")
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(to_json(response))
-            os.replace(temporary, path)
+            write_atomically(path, to_json(response).encode("utf-8"))
         except OSError as exc:
             raise ObsgenError(
                 f"cannot save the backup of dashboard '{uid}' under {self.root}: "

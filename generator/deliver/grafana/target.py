@@ -70,7 +70,12 @@ def resolve_target(
             f"no Grafana URL: set {URL_ENV} (for example https://grafana.example.com) "
             "or pass --grafana-url"
         )
-    parts = urllib.parse.urlsplit(raw_url)
+    try:
+        parts = urllib.parse.urlsplit(raw_url)
+    except ValueError as exc:
+        raise TargetError(
+            f"Grafana URL is malformed ({exc}); check --grafana-url or {URL_ENV}"
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetError(
             f"Grafana URL {_without_user(parts)!r} is not an http:// or https:// URL "
