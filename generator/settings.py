@@ -18,6 +18,7 @@ from generator.rules import SEVERITIES
 from generator.yaml_source import KeyPath, MarkedDocument, load_marked_yaml
 
 CONFIG_ENV = "OBSGEN_CONFIG"
+MAX_FOLDER_DEPTH = 4  # Grafana's MaxNestedFolderDepth
 DEFAULT_CONFIG = Path("obsgen.yaml")
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -105,7 +106,7 @@ class AlertSettings:
 
 @dataclass(frozen=True)
 class GrafanaSettings:
-    folder: str = "GPU Workloads"
+    folder: str = field(default="GPU Workloads", metadata=_limits(pattern="folder"))
     tags: tuple[str, ...] = ("obsgen", "gpu")
     refresh: str = field(default="30s", metadata=_limits(pattern="duration"))
 
@@ -512,5 +513,12 @@ def _check_pattern(pattern: str, value: str, fail: typing.Callable[[str], typing
         fail("a Prometheus duration such as 30s, 5m or 1h")
     if pattern == "version" and not _VERSION.match(value):
         fail("a version such as 0.11 or 4.2.3")
+    if pattern == "folder":
+        levels = [level.strip() for level in value.split("/")]
+        if not all(levels) or len(levels) > MAX_FOLDER_DEPTH:
+            fail(
+                f"a folder title, or nested titles 'Parent/Child' (at most {MAX_FOLDER_DEPTH} "
+                f"levels, none empty)"
+            )
     if pattern == "webhook-url" and value and not _WEBHOOK_URL.match(value):
         fail('an http:// or https:// URL, or "" for a receiver without a webhook')

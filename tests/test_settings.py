@@ -232,6 +232,16 @@ BAD_SETTINGS = [
         ["{path}:1:3:", "a key must be a plain name"],
         id="list-as-key",
     ),
+    pytest.param(
+        'grafana:\n  folder: "Platform//GPU"\n',
+        ["{path}:2:3:", "'grafana.folder'", "none empty"],
+        id="folder-with-an-empty-level",
+    ),
+    pytest.param(
+        'grafana:\n  folder: "a/b/c/d/e"\n',
+        ["{path}:2:3:", "'grafana.folder'", "at most 4 levels"],
+        id="folder-nested-too-deep",
+    ),
 ]
 
 

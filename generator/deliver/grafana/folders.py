@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from generator.errors import ObsgenError
+from generator.settings import MAX_FOLDER_DEPTH
 
 if TYPE_CHECKING:
     from generator.deliver.grafana.connection import GrafanaConnection
 
 ROOT_NAMES = frozenset({"", "general"})  # Grafana's root "folder"
-MAX_DEPTH = 4  # Grafana's MaxNestedFolderDepth
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,9 @@ def folder_levels(path: str) -> list[FolderLevel]:
         raise ObsgenError(
             f"grafana.folder {path!r} has an empty level; write nested folders as 'Parent/Child'"
         )
-    if len(titles) > MAX_DEPTH:
+    if len(titles) > MAX_FOLDER_DEPTH:
         raise ObsgenError(
-            f"grafana.folder {path!r} nests {len(titles)} levels; Grafana allows {MAX_DEPTH}"
+            f"grafana.folder {path!r} nests {len(titles)} levels; Grafana allows {MAX_FOLDER_DEPTH}"
         )
     return [
         FolderLevel(title, "/".join(titles[: i + 1]), folder_uid("/".join(titles[: i + 1])))
