@@ -554,6 +554,19 @@ def test_a_url_that_is_not_grafana_is_explained(
     )
 
 
+def test_a_url_without_grafanas_api_names_the_sub_path(
+    grafana: GrafanaApiDouble, obsgen: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def not_found(handler: BaseHTTPRequestHandler) -> None:
+        answer(handler, 404, "text/html", b"<!DOCTYPE HTML>\n<html><body>Not found</body></html>")
+
+    with http_server(not_found) as address:
+        monkeypatch.setenv("GRAFANA_URL", f"http://{address}/")
+        output = clean_failure(obsgen("push"))
+    assert f"no Grafana API at http://{address} (404 on /api/frontend/settings)" in output
+    assert "sub-path" in output and "<html>" not in output
+
+
 def test_tls_is_verified_unless_insecure(
     monkeypatch: pytest.MonkeyPatch, obsgen: Callable[..., Result], tmp_path: Path
 ) -> None:

@@ -46,7 +46,8 @@ def api_message(body: Any) -> str:
     """Grafana's own message from an error body, or the body itself."""
     if isinstance(body, dict) and "message" in body:
         return str(body["message"])
-    return str(body or "").strip()[:200]
+    # A body that is not Grafana's JSON (an HTML page from a proxy, say): one short line.
+    return " ".join(str(body or "").split())[:120]
 
 
 def api_status(body: Any) -> str:
@@ -75,6 +76,11 @@ def explain(
         )
     if status == 401:
         return _unauthorized(target, where, code)
+    if status == 404 and operation.action == "connect":
+        return (
+            f"no Grafana API at {target.describe()} (404 on /api/frontend/settings): check "
+            "--grafana-url / GRAFANA_URL, including a sub-path such as https://host/grafana"
+        )
     if status == 403:
         org = f"organisation {target.org_id}" if target.org_id is not None else "its organisation"
         return (
