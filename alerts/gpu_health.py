@@ -44,7 +44,9 @@ def build(settings: Settings) -> RuleGroup:
             ),
             AlertingRule(
                 alert="GpuXidError",
-                expr=f"{LAST_XID} > 0",
+                # The gauge keeps the last XID until a driver reset: warn while it is new (it
+                # differs from, or did not exist, ten minutes ago), not for ever.
+                expr=f"{LAST_XID} > 0 unless ({LAST_XID} offset 10m == {LAST_XID})",
                 for_duration="0m",
                 severity="warning",
                 summary=f"XID {{{{ $value }}}} on {WHERE}",

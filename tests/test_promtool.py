@@ -327,8 +327,17 @@ SCENARIOS = {
         "defaults",
         "gpu_health",
         "GpuXidError",
-        {f"DCGM_FI_DEV_XID_ERRORS{{{GPU}, {EXPORTED}}}": "13x60"},
+        {f"DCGM_FI_DEV_XID_ERRORS{{{GPU}, {EXPORTED}}}": "0x30 13x30"},
         fires=True,
+        at="35m",
+    ),
+    # The gauge keeps the last XID until a driver reset: the warning ends ten minutes after it.
+    "xid-application-old-quiet": Scenario(
+        "defaults",
+        "gpu_health",
+        "GpuXidError",
+        {f"DCGM_FI_DEV_XID_ERRORS{{{GPU}, {EXPORTED}}}": "0x10 13x50"},
+        fires=False,
     ),
     "xid-none-quiet": Scenario(
         "defaults",
