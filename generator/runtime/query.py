@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from generator.checks.live._client import ApiError, PrometheusClient, Unreachable
 from generator.errors import ObsgenError
+from generator.prometheus_api import ApiError, PrometheusClient, Unreachable
 
 Labels = dict[str, str]
 

@@ -15,7 +15,6 @@ from functools import partial
 
 from generator.catalog import Metric
 from generator.checks.base import Check, CheckContext, ParsedExpression
-from generator.checks.live._client import ApiError, PrometheusClient, connection, run_bounded
 from generator.checks.live.series import (
     LIVE_FILE,
     MAX_SELECTORS,
@@ -24,6 +23,7 @@ from generator.checks.live.series import (
     incomplete,
 )
 from generator.checks.problem import Problem
+from generator.prometheus_api import ApiError, PrometheusClient, connection, run_bounded
 
 # Which types Prometheus may report for each catalog type without contradicting it.
 AGREEING_TYPES: dict[str, frozenset[str]] = {

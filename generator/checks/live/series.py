@@ -18,15 +18,15 @@ from functools import partial
 import promql_parser
 
 from generator.checks.base import Check, CheckContext, ParsedExpression
-from generator.checks.live._client import (
+from generator.checks.problem import Problem
+from generator.grafana_variables import REFERENCE
+from generator.prometheus_api import (
     ApiError,
     Outcome,
     PrometheusClient,
     connection,
     run_bounded,
 )
-from generator.checks.problem import Problem
-from generator.grafana_variables import REFERENCE
 
 MAX_SELECTORS = 500  # distinct selectors looked up per run; the rest are reported, not asked
 WINDOW_SECONDS = 3600
