@@ -2,9 +2,8 @@
 
 Used by the live/ checks and by generator/runtime. Every request carries the per-request
 timeout; answers are read in chunks up to a byte limit and abandoned when the request's own
-deadline passes, so a slow or
-hostile server cannot hold a run. Credentials written into the URL (user:password@) are sent
-as basic auth and never appear in messages.
+deadline passes, so a slow or hostile server cannot hold a run. Credentials written into the
+URL (user:password@) are sent as basic auth and never appear in messages.
 """
 
 from __future__ import annotations
