@@ -33,12 +33,12 @@ def build(settings: Settings) -> RuleGroup:
             ),
             AlertingRule(
                 alert="VllmTimeToFirstTokenP99AboveTarget",
-                expr=f"{ttft_p99} > {limits.ttft_p99_seconds:g}",
+                expr=f"{ttft_p99} > {limits.ttft_target_seconds:g}",
                 for_duration="10m",
                 severity="warning",
                 summary=f"TTFT p99 of {MODEL} is {{{{ $value | humanizeDuration }}}}",
                 description=f"The 99th percentile time to first token of {MODEL} has been above "
-                f"the {limits.ttft_p99_seconds:g} s target for 10 minutes. Look at "
+                f"the {limits.ttft_target_seconds:g} s target for 10 minutes. Look at "
                 f"waiting requests and KV-cache usage on the Inference dashboard.",
             ),
             AlertingRule(

@@ -54,7 +54,7 @@ def latency_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.P
             "Time to first token",
             "Time from request arrival to the first generated token (queueing and prefill)",
             "vllm:time_to_first_token_seconds",
-            limits.ttft_p99_seconds,
+            limits.ttft_target_seconds,
             scope,
         ),
         latency_panel(
@@ -62,7 +62,7 @@ def latency_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.P
             "Inter-token latency",
             "Time between consecutive output tokens (decode speed as users feel it)",
             "vllm:inter_token_latency_seconds",
-            limits.inter_token_p99_seconds,
+            limits.inter_token_target_seconds,
             scope,
         ),
         latency_panel(
@@ -70,7 +70,7 @@ def latency_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.P
             "End-to-end request latency",
             "Time from request arrival to the last token",
             "vllm:e2e_request_latency_seconds",
-            limits.e2e_p99_seconds,
+            limits.e2e_target_seconds,
             scope,
         ),
     ]

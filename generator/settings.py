@@ -12,6 +12,7 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
+from generator.durations import parse_duration
 from generator.errors import SettingsError
 from generator.kubernetes import names
 from generator.rules import SEVERITIES
@@ -91,10 +92,44 @@ class Thresholds:
     gpu_busy_ratio: float = field(default=0.8, metadata=_limits(0, 1))
     cpu_busy_ratio: float = field(default=0.8, metadata=_limits(0, 1))
     kv_cache_usage_ratio: float = field(default=0.9, metadata=_limits(0, 1))
-    ttft_p99_seconds: float = field(default=2.0, metadata=_limits(0.001, 3600))
-    inter_token_p99_seconds: float = field(default=0.2, metadata=_limits(0.001, 3600))
-    e2e_p99_seconds: float = field(default=30.0, metadata=_limits(0.001, 86400))
+    # Latency targets: a request is good when it is faster (the SLO counts good requests), so
+    # each must be a bucket bound of vLLM's histogram; p99 lines are drawn against them too.
+    ttft_target_seconds: float = field(default=2.5, metadata=_limits(0.001, 3600))
+    inter_token_target_seconds: float = field(default=0.2, metadata=_limits(0.001, 3600))
+    e2e_target_seconds: float = field(default=30.0, metadata=_limits(0.001, 86400))
     waiting_requests: int = field(default=50, metadata=_limits(0, 1_000_000))
+    request_error_ratio: float = field(default=0.05, metadata=_limits(0, 1))
+    # Below it a GPU counts as idle: verdict `idle`, stalled jobs, allocated-but-idle GPUs.
+    gpu_idle_ratio: float = field(default=0.1, metadata=_limits(0, 1))
+    # Share of wall time a data disk is busy above which storage holds the job back.
+    storage_busy_ratio: float = field(default=0.8, metadata=_limits(0, 1))
+    # Share of CFS periods throttled above which the pods' CPU limit holds the job back.
+    cpu_throttled_ratio: float = field(default=0.25, metadata=_limits(0, 1))
+
+
+@dataclass(frozen=True)
+class BurnRateWindow:
+    """One multiwindow burn-rate condition: both windows burn faster than `burn_rate`."""
+
+    long_window: str = field(default="1h", metadata=_limits(pattern="duration"))
+    short_window: str = field(default="5m", metadata=_limits(pattern="duration"))
+    burn_rate: float = field(default=14.4, metadata=_limits(0.1, 10_000))
+
+
+@dataclass(frozen=True)
+class SloSettings:
+    """Latency SLOs of inference (TTFT, end-to-end): share of requests faster than the target
+    over `period`; the windows default to the SRE workbook's (2 % / 5 % / 10 % of the budget)."""
+
+    objective: float = field(default=0.99, metadata=_limits(0.5, 0.99999))
+    period: str = field(default="30d", metadata=_limits(pattern="duration"))
+    page_fast: BurnRateWindow = field(default_factory=BurnRateWindow)
+    page_slow: BurnRateWindow = field(
+        default_factory=lambda: BurnRateWindow(long_window="6h", short_window="30m", burn_rate=6)
+    )
+    ticket: BurnRateWindow = field(
+        default_factory=lambda: BurnRateWindow(long_window="3d", short_window="6h", burn_rate=1)
+    )
 
 
 @dataclass(frozen=True)
@@ -102,6 +137,10 @@ class AlertSettings:
     runbook_url: str = "https://runbooks.example.com/obsgen/{alert}"  # {alert} is the alert name
     labels: dict[str, str] = field(default_factory=dict)  # added to every alert (e.g. team)
     for_duration: str = field(default="5m", metadata=_limits(pattern="duration"))
+    job_stalled_after: str = field(default="15m", metadata=_limits(pattern="duration"))
+    data_starved_after: str = field(default="30m", metadata=_limits(pattern="duration"))
+    gpu_missing_after: str = field(default="10m", metadata=_limits(pattern="duration"))
+    idle_allocated_after: str = field(default="4h", metadata=_limits(pattern="duration"))
 
 
 @dataclass(frozen=True)
@@ -233,6 +272,7 @@ class Settings:
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     exporters: ExporterSettings = field(default_factory=ExporterSettings)
     thresholds: Thresholds = field(default_factory=Thresholds)
+    slo: SloSettings = field(default_factory=SloSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     grafana: GrafanaSettings = field(default_factory=GrafanaSettings)
     prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)
@@ -301,8 +341,29 @@ def _check_consistency(settings: Settings, doc: MarkedDocument) -> None:
             f"{doc.where(('alerts', 'runbook_url'))}: 'alerts.runbook_url' must contain "
             f"{{alert}}, which becomes each alert's name"
         )
+    _check_slo(settings.slo, doc)
     _check_alertmanager(settings.alertmanager, doc)
     _check_selectors(settings.kubernetes, doc)
+
+
+def _check_slo(slo: SloSettings, doc: MarkedDocument) -> None:
+    """Each burn-rate condition confirms a long window with a shorter one inside the period."""
+    period = parse_duration(slo.period) or 0.0
+    for name in ("page_fast", "page_slow", "ticket"):
+        window: BurnRateWindow = getattr(slo, name)
+        long, short = parse_duration(window.long_window), parse_duration(window.short_window)
+        key = ("slo", name, "short_window")
+        if not short or not long or short >= long:
+            raise SettingsError(
+                f"{doc.where(key)}: 'slo.{name}.short_window' ({window.short_window}) must be "
+                f"shorter than 'slo.{name}.long_window' ({window.long_window})"
+            )
+        if long > period:
+            key = ("slo", name, "long_window")
+            raise SettingsError(
+                f"{doc.where(key)}: 'slo.{name}.long_window' ({window.long_window}) must not be "
+                f"longer than 'slo.period' ({slo.period})"
+            )
 
 
 def _check_selectors(settings: KubernetesSettings, doc: MarkedDocument) -> None:

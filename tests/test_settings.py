@@ -37,7 +37,7 @@ def test_a_settings_file_without_keys_gives_the_defaults(tmp_path: Path, text: s
     ("text", "read", "expected"),
     [
         ("cluster:\n  enabled: true\n", lambda s: s.cluster.enabled, True),
-        ("thresholds:\n  ttft_p99_seconds: 3\n", lambda s: s.thresholds.ttft_p99_seconds, 3.0),
+        ("thresholds:\n  ttft_target_seconds: 3\n", lambda s: s.thresholds.ttft_target_seconds, 3.0),
         (
             "thresholds:\n  kv_cache_usage_ratio: 1\n",
             lambda s: s.thresholds.kv_cache_usage_ratio,
@@ -118,8 +118,8 @@ BAD_SETTINGS = [
         id="unknown-nested-key",
     ),
     pytest.param(
-        "thresholds:\n  ttft_p99_seconds: fast\n",
-        ["{path}:2:3:", "'thresholds.ttft_p99_seconds'", "must be a number", "'fast'"],
+        "thresholds:\n  ttft_target_seconds: fast\n",
+        ["{path}:2:3:", "'thresholds.ttft_target_seconds'", "must be a number", "'fast'"],
         id="wrong-type",
     ),
     pytest.param(
@@ -213,8 +213,8 @@ BAD_SETTINGS = [
         id="non-string-label-value",
     ),
     pytest.param(
-        "thresholds:\n  ttft_p99_seconds: .nan\n",
-        ["{path}:2:3:", "'thresholds.ttft_p99_seconds'", "a finite number"],
+        "thresholds:\n  ttft_target_seconds: .nan\n",
+        ["{path}:2:3:", "'thresholds.ttft_target_seconds'", "a finite number"],
         id="not-a-number",
     ),
     pytest.param(

@@ -70,9 +70,9 @@ def healthy_conditions(limits: Thresholds) -> Conditions:
         gpu_temperature_ceiling=limits.gpu_temperature_warning_celsius - 5,
         kv_cache_ceiling=limits.kv_cache_usage_ratio * 0.75,
         waiting_ceiling=max(0.0, limits.waiting_requests * 0.1),
-        ttft_median_seconds=min(0.15, limits.ttft_p99_seconds / 8),
-        inter_token_median_seconds=min(0.025, limits.inter_token_p99_seconds / 6),
-        e2e_ceiling_seconds=limits.e2e_p99_seconds / 6,
+        ttft_median_seconds=min(0.15, limits.ttft_target_seconds / 8),
+        inter_token_median_seconds=min(0.025, limits.inter_token_target_seconds / 6),
+        e2e_ceiling_seconds=limits.e2e_target_seconds / 6,
     )
 
 
@@ -183,7 +183,7 @@ def _kv_cache_saturated(c: Conditions, fleet: Fleet, limits: Thresholds) -> Cond
 
 def _ttft_slo_breach(c: Conditions, fleet: Fleet, limits: Thresholds) -> Conditions:
     model = first_replica(fleet).model
-    median = limits.ttft_p99_seconds * 1.2  # with the TTFT spread, p99 is ~4x the target
+    median = limits.ttft_target_seconds * 1.2  # with the TTFT spread, p99 is ~4x the target
     return replace(
         c,
         ttft_median_by_model={model: median},

@@ -16,12 +16,11 @@ from collections.abc import Iterator
 from generator.checks.alert._common import (
     AlertRule,
     alerting_rules,
-    format_duration,
     metric_names,
-    parse_duration,
 )
 from generator.checks.base import Check, CheckContext
 from generator.checks.problem import Problem
+from generator.durations import format_duration, parse_duration
 
 # Seconds between two samples an exporter takes itself, whatever the scrape interval.
 EXPORTER_COLLECTION_SECONDS = {"dcgm-exporter": 30.0}
