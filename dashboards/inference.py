@@ -2,7 +2,8 @@
 
 Keeps the reference architecture's uid and its `model_name` variable. Every vLLM query goes
 through the builders, so the same content works with `vllm serve` (vllm:), Ray Serve LLM
-(ray_vllm: / ray_vllm_) and both naming generations.
+(ray_vllm: / ray_vllm_) and both naming generations. The Ray Serve row is only emitted when
+vLLM runs inside Ray Serve (a Ray prefix): `vllm serve` has no Ray Serve metrics.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from generator.panels import (
     dashboard,
     heatmap,
     query_variable,
+    stat,
     target,
     timeseries,
 )
@@ -23,99 +25,164 @@ from generator.settings import Settings
 UID = "bec31e71-3ac5-4133-b2e3-b9f75c8ab56c"
 QUANTILES = ((0.5, "p50"), (0.9, "p90"), (0.99, "p99"))
 TOKENS_PER_SECOND = "suffix: tok/s"
+BY_MODEL = ("model_name",)
+BY_REPLICA = ("model_name", "pod")  # `pod` is the scrape target's, with or without Ray Serve
+REPLICA_LEGEND = "{{model_name}} {{pod}}"
+TTFT = "vllm:time_to_first_token_seconds"
+E2E = "vllm:e2e_request_latency_seconds"
+FINISHED = "vllm:request_success_total"
+FAILED_REASONS = "abort|error"  # finish reasons of requests that did not complete
 
 
-def latency_panel(
-    q: Queries, title: str, what: str, metric: str, target_seconds: float, scope: list[str]
+def quantiles_panel(
+    q: Queries,
+    title: str,
+    description: str,
+    metric: str,
+    scope: list[str],
+    target_seconds: float | None = None,
 ) -> G.Panel:
+    """p50/p90/p99 of a vLLM latency histogram per model; `target_seconds` draws a red line."""
     return timeseries(
         title,
-        f"{what} per model, p50/p90/p99 over the dashboard's rate interval. The red line is "
-        f"the target from obsgen.yaml ({target_seconds:g} s for p99).",
+        description,
         "s",
         [
             target(
-                q.vllm_quantile(quantile, metric, ("model_name",), *scope),
+                q.vllm_quantile(quantile, metric, BY_MODEL, *scope),
                 f"{{{{model_name}}}} {label}",
             )
             for quantile, label in QUANTILES
         ],
         min_value=0,
-        steps=[("red", target_seconds)],
+        steps=[("red", target_seconds)] if target_seconds is not None else [],
         width=8,
     )
 
 
 def latency_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.Panel]:
     limits = settings.thresholds
+
+    def against_target(title: str, what: str, metric: str, target_seconds: float) -> G.Panel:
+        description = (
+            f"{what} per model, p50/p90/p99 over the dashboard's rate interval. The red line "
+            f"is the target from obsgen.yaml ({target_seconds:g} s for p99)."
+        )
+        return quantiles_panel(q, title, description, metric, scope, target_seconds)
+
     return [
-        latency_panel(
-            q,
+        against_target(
             "Time to first token",
             "Time from request arrival to the first generated token (queueing and prefill)",
-            "vllm:time_to_first_token_seconds",
+            TTFT,
             limits.ttft_target_seconds,
-            scope,
         ),
-        latency_panel(
-            q,
+        against_target(
             "Inter-token latency",
             "Time between consecutive output tokens (decode speed as users feel it)",
             "vllm:inter_token_latency_seconds",
             limits.inter_token_target_seconds,
-            scope,
         ),
-        latency_panel(
-            q,
+        against_target(
             "End-to-end request latency",
             "Time from request arrival to the last token",
-            "vllm:e2e_request_latency_seconds",
+            E2E,
             limits.e2e_target_seconds,
-            scope,
+        ),
+        timeseries(
+            "Time to first token p99 per replica",
+            "TTFT p99 of each replica: one slow replica (a full KV cache, a sick GPU) shows "
+            "here before it moves the model's p99. The red line is the target.",
+            "s",
+            [target(q.vllm_quantile(0.99, TTFT, BY_REPLICA, *scope), REPLICA_LEGEND)],
+            min_value=0,
+            steps=[("red", limits.ttft_target_seconds)],
+            width=10,
+        ),
+        *slo_panels(q, settings, scope),
+    ]
+
+
+def slo_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.Panel]:
+    limits, objective = settings.thresholds, settings.slo.objective
+    slos = (
+        ("TTFT", TTFT, limits.ttft_target_seconds),
+        ("end-to-end", E2E, limits.e2e_target_seconds),
+    )
+    over_range = q.with_window("$__range")
+    budget = 1 - objective
+    return [
+        timeseries(
+            "Requests within latency targets",
+            f"Share of requests faster than the TTFT target ({limits.ttft_target_seconds:g} s) "
+            f"and the end-to-end target ({limits.e2e_target_seconds:g} s), per model. The "
+            f"line is the SLO objective ({objective:g}); below it the error budget burns.",
+            "percentunit",
+            [
+                target(
+                    q.vllm_share_within(metric, bound, BY_MODEL, *scope),
+                    f"{{{{model_name}}}} {name}",
+                )
+                for name, metric, bound in slos
+            ],
+            max_value=1,
+            steps=[("red", objective)],
+            width=10,
+        ),
+        stat(
+            "Error budget remaining",
+            f"Share of the error budget ({budget:.2g} of requests slower than target, from "
+            f"the {objective:g} objective) left after the dashboard's time range, per model "
+            f"and SLO. Below 0 the range used more than its budget.",
+            "percentunit",
+            [
+                target(
+                    f"1 - (1 - {over_range.vllm_share_within(metric, bound, BY_MODEL, *scope)})"
+                    f" / {budget:g}",
+                    f"{{{{model_name}}}} {name}",
+                    instant=True,
+                )
+                for name, metric, bound in slos
+            ],
+            width=4,
+            height=8,
+            base="red",
+            steps=[("orange", 0.0), ("green", 0.5)],
+            decimals=1,
         ),
     ]
 
 
 def throughput_panels(q: Queries, scope: list[str]) -> list[G.Panel]:
-    by_model = ("model_name",)
     return [
+        timeseries(
+            "Request rate",
+            "Requests finished per second per model, whatever the finish reason.",
+            "reqps",
+            [target(q.vllm_rate(FINISHED, BY_MODEL, *scope), "{{model_name}}")],
+            min_value=0,
+        ),
         timeseries(
             "Token throughput",
             "Prompt (prefill) and generated (decode) tokens per second, per model.",
             TOKENS_PER_SECOND,
             [
                 target(
-                    q.vllm_rate("vllm:prompt_tokens_total", by_model, *scope),
+                    q.vllm_rate("vllm:prompt_tokens_total", BY_MODEL, *scope),
                     "{{model_name}} prompt",
                 ),
                 target(
-                    q.vllm_rate("vllm:generation_tokens_total", by_model, *scope),
+                    q.vllm_rate("vllm:generation_tokens_total", BY_MODEL, *scope),
                     "{{model_name}} generation",
                 ),
             ],
             min_value=0,
         ),
-        timeseries(
-            "Finished requests by reason",
-            "Requests completed per second by finish reason: stop (end of sequence), length "
-            "(hit max_tokens or the context limit), abort (client gone or error).",
-            "reqps",
-            [
-                target(
-                    q.vllm_rate(
-                        "vllm:request_success_total", ("model_name", "finished_reason"), *scope
-                    ),
-                    "{{model_name}} {{finished_reason}}",
-                )
-            ],
-            min_value=0,
-            stacked=True,
-        ),
     ]
 
 
-def queue_and_cache_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.Panel]:
-    limits = settings.thresholds
+def queue_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.Panel]:
+    waiting = "vllm:num_requests_waiting"
     return [
         timeseries(
             "Running and waiting requests",
@@ -124,35 +191,134 @@ def queue_and_cache_panels(q: Queries, settings: Settings, scope: list[str]) -> 
             "short",
             [
                 target(
-                    q.vllm_gauge("vllm:num_requests_running", "sum", ("model_name",), *scope),
+                    q.vllm_gauge("vllm:num_requests_running", "sum", BY_MODEL, *scope),
                     "{{model_name}} running",
                 ),
+                target(q.vllm_gauge(waiting, "sum", BY_MODEL, *scope), "{{model_name}} waiting"),
+            ],
+            min_value=0,
+            steps=[("orange", settings.thresholds.waiting_requests)],
+        ),
+        timeseries(
+            "Waiting requests per replica",
+            "Requests queued on each replica. One replica queueing while its siblings do not "
+            "points at uneven routing or a replica with less KV cache.",
+            "short",
+            [target(q.vllm_gauge(waiting, "sum", BY_REPLICA, *scope), REPLICA_LEGEND)],
+            min_value=0,
+        ),
+        quantiles_panel(
+            q,
+            "Queue time",
+            "Time requests wait for a place in the running batch, per model, p50/p90/p99. "
+            "When it makes up most of TTFT the model needs more replicas.",
+            "vllm:request_queue_time_seconds",
+            scope,
+        ),
+        timeseries(
+            "Prefill and decode time",
+            "Mean time a request spends in prefill (prompt processing) and in decode "
+            "(generation), per model. Prefill grows with prompt length, decode with output "
+            "length and batch size.",
+            "s",
+            [
                 target(
-                    q.vllm_gauge("vllm:num_requests_waiting", "sum", ("model_name",), *scope),
-                    "{{model_name}} waiting",
+                    q.vllm_mean("vllm:request_prefill_time_seconds", BY_MODEL, *scope),
+                    "{{model_name}} prefill",
+                ),
+                target(
+                    q.vllm_mean("vllm:request_decode_time_seconds", BY_MODEL, *scope),
+                    "{{model_name}} decode",
                 ),
             ],
             min_value=0,
-            steps=[("orange", limits.waiting_requests)],
+            width=8,
         ),
+    ]
+
+
+def kv_cache_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.Panel]:
+    return [
         timeseries(
-            "KV-cache usage",
-            "Share of KV-cache blocks in use on the fullest replica of each model (vLLM "
+            "KV-cache usage per replica",
+            "Share of KV-cache blocks in use on each replica (its fullest engine; vLLM "
             "reports 0-1). Near 100 % requests are preempted and latency climbs.",
             "percentunit",
             [
                 target(
-                    q.vllm_gauge("vllm:kv_cache_usage_perc", "max", ("model_name",), *scope),
-                    "{{model_name}} fullest replica",
-                ),
-                target(
-                    q.vllm_gauge("vllm:kv_cache_usage_perc", "avg", ("model_name",), *scope),
-                    "{{model_name}} average",
-                ),
+                    q.vllm_gauge("vllm:kv_cache_usage_perc", "max", BY_REPLICA, *scope),
+                    REPLICA_LEGEND,
+                )
             ],
             min_value=0,
             max_value=1,
-            steps=[("red", limits.kv_cache_usage_ratio)],
+            steps=[("red", settings.thresholds.kv_cache_usage_ratio)],
+            width=8,
+        ),
+        timeseries(
+            "Prefix-cache hit rate",
+            "Share of prompt tokens found in the prefix cache, per model: their prefill is "
+            "skipped. Falls when prompts stop sharing prefixes or the cache is evicted.",
+            "percentunit",
+            [
+                target(
+                    f"{q.vllm_rate('vllm:prefix_cache_hits_total', BY_MODEL, *scope)} / "
+                    f"{q.vllm_rate('vllm:prefix_cache_queries_total', BY_MODEL, *scope)}",
+                    "{{model_name}}",
+                )
+            ],
+            min_value=0,
+            max_value=1,
+            width=8,
+        ),
+        timeseries(
+            "Preemptions per replica",
+            "Requests per second that each replica evicts from the running batch to free KV "
+            "cache; they are recomputed later, which costs latency. Should be zero.",
+            "reqps",
+            [
+                target(
+                    q.vllm_rate("vllm:num_preemptions_total", BY_REPLICA, *scope),
+                    REPLICA_LEGEND,
+                )
+            ],
+            min_value=0,
+            width=8,
+        ),
+    ]
+
+
+def error_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.Panel]:
+    failed = matcher("finished_reason", FAILED_REASONS)
+    return [
+        timeseries(
+            "Finished requests by reason",
+            "Requests completed per second by finish reason: stop (end of sequence), length "
+            "(hit max_tokens or the context limit), abort (client gone or error).",
+            "reqps",
+            [
+                target(
+                    q.vllm_rate(FINISHED, ("model_name", "finished_reason"), *scope),
+                    "{{model_name}} {{finished_reason}}",
+                )
+            ],
+            min_value=0,
+            stacked=True,
+        ),
+        timeseries(
+            "Failed request ratio",
+            "Share of finished requests that were aborted or failed, per model. The line is "
+            "the error ratio that alerts fire on.",
+            "percentunit",
+            [
+                target(
+                    f"{q.vllm_rate(FINISHED, BY_MODEL, *scope, failed)} / "
+                    f"{q.vllm_rate(FINISHED, BY_MODEL, *scope)}",
+                    "{{model_name}}",
+                )
+            ],
+            min_value=0,
+            steps=[("red", settings.thresholds.request_error_ratio)],
         ),
     ]
 
@@ -179,7 +345,109 @@ def request_shape_panels(q: Queries, scope: list[str]) -> list[G.Panel]:
     ]
 
 
-def gpu_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.Panel]:
+def serve_panels(q: Queries) -> list[G.Panel]:
+    """Ray Serve's own view: its HTTP proxy, deployments and replicas (latencies in ms). Its
+    series carry no model_name, so these follow only the namespace."""
+    scope = [matcher("namespace", "$namespace")]
+    by_app = ("application",)
+
+    def per_second(counter: str, by: tuple[str, ...]) -> str:
+        return aggregate("sum", q.rate(counter, *scope), by)
+
+    def total(gauge: str, by: tuple[str, ...]) -> str:
+        return aggregate("sum", q.selector(gauge, *scope), by)
+
+    return [
+        timeseries(
+            "Serve HTTP requests",
+            "Requests per second through Ray Serve's HTTP proxy, per application and status code.",
+            "reqps",
+            [
+                target(
+                    per_second("ray_serve_num_http_requests_total", ("application", "status_code")),
+                    "{{application}} {{status_code}}",
+                )
+            ],
+            min_value=0,
+            width=8,
+        ),
+        timeseries(
+            "Serve HTTP latency",
+            "Request latency measured at Ray Serve's HTTP proxy per application, p50/p90/p99 "
+            "(Ray reports milliseconds). Far above vLLM's end-to-end latency means time lost "
+            "in routing or the replica queue.",
+            "ms",
+            [
+                target(
+                    q.histogram_quantile(
+                        quantile, "ray_serve_http_request_latency_ms", by_app, *scope
+                    ),
+                    f"{{{{application}}}} {label}",
+                )
+                for quantile, label in QUANTILES
+            ],
+            min_value=0,
+            width=8,
+        ),
+        timeseries(
+            "Serve errors",
+            "Non-200 responses of the HTTP proxy per application and error code, and "
+            "exceptions raised in each deployment, per second.",
+            "reqps",
+            [
+                target(
+                    per_second(
+                        "ray_serve_num_http_error_requests_total", ("application", "error_code")
+                    ),
+                    "{{application}} {{error_code}}",
+                ),
+                target(
+                    per_second("ray_serve_deployment_error_counter_total", ("deployment",)),
+                    "{{deployment}} exceptions",
+                ),
+            ],
+            min_value=0,
+            width=8,
+        ),
+        timeseries(
+            "Serve replica queue",
+            "Requests each deployment has queued for its replicas, and requests each replica "
+            "is processing. A queue that grows while replicas stay busy needs more replicas.",
+            "short",
+            [
+                target(
+                    total("ray_serve_deployment_queued_queries", ("application", "deployment")),
+                    "{{deployment}} queued",
+                ),
+                target(
+                    total("ray_serve_replica_processing_queries", ("deployment", "replica")),
+                    "{{replica}} processing",
+                ),
+            ],
+            min_value=0,
+        ),
+        timeseries(
+            "Serve processing latency p99 per replica",
+            "99th percentile time each replica takes to process a request (Ray reports "
+            "milliseconds). One replica far above its siblings is the one to look at.",
+            "ms",
+            [
+                target(
+                    q.histogram_quantile(
+                        0.99,
+                        "ray_serve_deployment_processing_latency_ms",
+                        ("deployment", "replica"),
+                        *scope,
+                    ),
+                    "{{replica}}",
+                )
+            ],
+            min_value=0,
+        ),
+    ]
+
+
+def gpu_panels(q: Queries, scope: list[str]) -> list[G.Panel]:
     gpu = q.dcgm_labels
     # GPUs of the pods that report the selected models: vLLM's pod label joined to DCGM's.
     serving_pods = q.vllm(
@@ -238,20 +506,25 @@ def build(settings: Settings) -> G.Dashboard:
             include_all=True,
         ),
     ]
+    in_ray_serve = settings.exporters.vllm.prefix != "vllm:"
+    sections = [
+        Section("Latency against targets", latency_panels(q, settings, scope)),
+        Section("Throughput", throughput_panels(q, scope)),
+        Section("Queueing", queue_panels(q, settings, scope)),
+        Section("KV cache", kv_cache_panels(q, settings, scope)),
+        Section("Errors and finish reasons", error_panels(q, settings, scope)),
+        Section("Request shapes", request_shape_panels(q, scope)),
+        *([Section("Ray Serve", serve_panels(q))] if in_ray_serve else []),
+        Section("GPUs of the serving pods", gpu_panels(q, scope)),
+    ]
     return dashboard(
         settings,
         uid=UID,
         title="Inference",
-        description="vLLM on Kubernetes and Ray Serve: latency against targets, throughput, "
-        "queueing, KV cache and the GPUs behind each model.",
+        description="vLLM on Kubernetes and Ray Serve: latency against targets and the SLO, "
+        "throughput, queueing, KV cache, errors, Ray Serve and the GPUs behind each model.",
         variables=variables,
-        sections=[
-            Section("Latency against targets", latency_panels(q, settings, scope)),
-            Section("Throughput", throughput_panels(q, scope)),
-            Section("Queue and KV cache", queue_and_cache_panels(q, settings, scope)),
-            Section("Request shapes", request_shape_panels(q, scope)),
-            Section("GPUs", gpu_panels(q, settings, scope)),
-        ],
+        sections=sections,
         time_from="now-1h",
         tags=["inference", "vllm"],
     )

@@ -84,8 +84,10 @@ def stat(
     steps: Sequence[tuple[str, float]] = (),
     decimals: int | None = None,
     no_value: str = "",
+    base: str = "green",
 ) -> G.Stat:
-    """A single-number panel showing the last value of its query."""
+    """A single-number panel showing the last value of its query; `base` colours values below
+    the first step (red where low is bad, e.g. an error budget)."""
     return G.Stat(
         title=title,
         description=description,
@@ -93,7 +95,7 @@ def stat(
         targets=list(targets),
         gridPos=G.GridPos(h=height, w=width, x=0, y=0),
         reduceCalc="lastNotNull",
-        thresholds=[{"color": "green", "value": None}]
+        thresholds=[{"color": base, "value": None}]
         + [{"color": color, "value": float(value)} for color, value in steps],
         graphMode="area",
         colorMode="value",

@@ -6,6 +6,7 @@ through `Queries.selector`, so a typo fails the build instead of showing "No dat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -35,6 +36,14 @@ def aggregate(op: str, expr: str, by: Sequence[str] = ()) -> str:
     if by:
         return f"{op} by ({', '.join(by)}) ({expr})"
     return f"{op}({expr})"
+
+
+def bucket_bound_matcher(bound: float) -> str:
+    """Returns an `le` matcher for one histogram bucket bound, written either way clients and
+    Prometheus releases write it ("30.0" from Python, "30" once Prometheus 3 normalises)."""
+    shortest = f"{bound:g}"
+    pattern = re.escape(shortest) + (r"(\.0)?" if float(bound).is_integer() else "")
+    return matcher("le", pattern)
 
 
 def join_or(expressions: Sequence[str]) -> str:
@@ -145,6 +154,22 @@ class Queries:
     def vllm_mean(self, metric: str, by: Sequence[str], *matchers: str) -> str:
         """Returns the mean of a vLLM histogram over `window`."""
         return self.vllm(metric, lambda name: self.histogram_mean(name, by, *matchers))
+
+    def vllm_share_within(
+        self, metric: str, bound: float, by: Sequence[str], *matchers: str
+    ) -> str:
+        """Returns the share of a vLLM histogram's observations at or below `bound` (a bucket
+        bound) over `window`: the good-request ratio of a latency SLO."""
+        within = self.vllm(
+            metric,
+            lambda name: aggregate(
+                "sum", self.rate(f"{name}_bucket", *matchers, bucket_bound_matcher(bound)), by
+            ),
+        )
+        total = self.vllm(
+            metric, lambda name: aggregate("sum", self.rate(f"{name}_count", *matchers), by)
+        )
+        return f"({within} / {total})"
 
     def vllm_rate(self, metric: str, by: Sequence[str], *matchers: str) -> str:
         """Returns the per-second rate of a vLLM counter, summed by `by`."""

@@ -16,7 +16,12 @@ panel show data), demo (`obsgen demo`).
 from generator.runtime.alertmanager import AlertmanagerServer
 from generator.runtime.binaries import INSTALL_HINT, MissingBinaryError, find_binary
 from generator.runtime.fleet import FleetPrometheus
-from generator.runtime.panel_data import EmptyTarget, check_dashboard_data, grafana_step
+from generator.runtime.panel_data import (
+    EmptyTarget,
+    check_dashboard_data,
+    grafana_step,
+    read_panel,
+)
 from generator.runtime.process import (
     LOOPBACK,
     PortInUseError,
@@ -58,6 +63,7 @@ __all__ = [
     "longest_default_range",
     "port_is_free",
     "prometheus_config",
+    "read_panel",
     "stop_process",
     "wait_until",
     "write_prometheus_config",

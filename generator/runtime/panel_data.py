@@ -104,9 +104,39 @@ def resolve_variables(
 # ---- one dashboard -------------------------------------------------------------------------
 
 
-def _check_dashboard(
+def read_panel(
+    client: QueryClient,
+    dashboard: Mapping[str, Any],
+    panel_title: str,
+    scrape_seconds: float,
+    now: float | None = None,
+) -> dict[str, list[RangeSeries]]:
+    """Returns what each Prometheus target of the panel titled `panel_title` shows over the
+    dashboard's default range (ending `now`), by refId, as a user opening it would see it.
+    Instant targets give one point at the end. Raises KeyError when no panel has the title."""
+    window, variables = _open(client, dashboard, scrape_seconds, now or time.time())
+    panels = [p for p in _panels(dashboard.get("panels", [])) if p.get("title") == panel_title]
+    if not panels:
+        raise KeyError(f"no panel titled {panel_title!r} in {dashboard.get('title')!r}")
+    shown: dict[str, list[RangeSeries]] = {}
+    for target in panels[0].get("targets", []) or []:
+        if target.get("hide") or not _is_prometheus(target, panels[0]):
+            continue
+        query, start, end, step = _target_query(
+            panels[0], target, variables, window, scrape_seconds
+        )
+        if target.get("instant") and not target.get("range"):
+            samples = client.query(query, end)
+            shown[target["refId"]] = [RangeSeries(s.labels, ((end, s.value),)) for s in samples]
+        else:
+            shown[target["refId"]] = client.query_range(query, start, end, step)
+    return shown
+
+
+def _open(
     client: QueryClient, dashboard: Mapping[str, Any], scrape_seconds: float, now: float
-) -> list[EmptyTarget]:
+) -> tuple[tuple[float, float], Variables]:
+    """Returns the default range (start, end) and the variables a user opening it gets."""
     ago_from, ago_to = default_range(dashboard)
     start, end = now - ago_from, now - ago_to
     range_seconds = end - start
@@ -118,6 +148,13 @@ def _check_dashboard(
         end,
         builtin_values(int(range_seconds), step, math.ceil(scrape_seconds)),
     )
+    return (start, end), variables
+
+
+def _check_dashboard(
+    client: QueryClient, dashboard: Mapping[str, Any], scrape_seconds: float, now: float
+) -> list[EmptyTarget]:
+    (start, end), variables = _open(client, dashboard, scrape_seconds, now)
     empty = []
     for panel in _panels(dashboard.get("panels", [])):
         for target in panel.get("targets", []) or []:
@@ -140,13 +177,10 @@ def _check_target(
     window: tuple[float, float],
     scrape_seconds: float,
 ) -> EmptyTarget | None:
-    start, end = window
-    minimum = _seconds(target.get("interval")) or _seconds(panel.get("interval"))
-    points = int(panel.get("maxDataPoints") or MAX_DATA_POINTS)
-    step = grafana_step(end - start, minimum or scrape_seconds, points)
-    builtins = builtin_values(int(end - start), step, math.ceil(scrape_seconds))
     expr = str(target.get("expr") or "")
-    query = interpolate(expr, variables, builtins)
+    query, aligned_start, aligned_end, step = _target_query(
+        panel, target, variables, window, scrape_seconds
+    )
 
     def empty(reason: str) -> EmptyTarget:
         unset = [n for n in referenced_names(expr) if n in variables and not variables[n].values]
@@ -164,7 +198,6 @@ def _check_target(
 
     if not expr.strip():
         return empty("the target has no expression")
-    aligned_start, aligned_end = start // step * step, end // step * step  # as Grafana aligns
     try:
         if target.get("instant") and not target.get("range"):
             samples = client.query(query, aligned_end)
@@ -176,6 +209,23 @@ def _check_target(
     except QueryError as exc:
         reason = str(exc)
     return None if reason is None else empty(reason)
+
+
+def _target_query(
+    panel: Mapping[str, Any],
+    target: Mapping[str, Any],
+    variables: Variables,
+    window: tuple[float, float],
+    scrape_seconds: float,
+) -> tuple[str, float, float, int]:
+    """Returns the query Grafana sends for a target, its aligned start and end, and step."""
+    start, end = window
+    minimum = _seconds(target.get("interval")) or _seconds(panel.get("interval"))
+    points = int(panel.get("maxDataPoints") or MAX_DATA_POINTS)
+    step = grafana_step(end - start, minimum or scrape_seconds, points)
+    builtins = builtin_values(int(end - start), step, math.ceil(scrape_seconds))
+    query = interpolate(str(target.get("expr") or ""), variables, builtins)
+    return query, start // step * step, end // step * step, step  # aligned as Grafana does
 
 
 def _missing_data(series: list[RangeSeries], start: float, end: float, step: int) -> str | None:

@@ -47,6 +47,7 @@ class Conditions:
     ttft_median_seconds: float  # median TTFT of a healthy model
     inter_token_median_seconds: float
     e2e_ceiling_seconds: float  # median end-to-end latency never exceeds this
+    failed_request_share: float = 0.01  # 0-1 share of finished requests aborted or failed
     gpu_temperature: Mapping[str, float] = field(default_factory=dict)  # UUID -> °C
     gpu_clock_ratio: Mapping[str, float] = field(default_factory=dict)  # UUID -> clock/max
     gpu_xid: Mapping[str, int] = field(default_factory=dict)  # UUID -> last XID
@@ -55,6 +56,7 @@ class Conditions:
     waiting_requests: Mapping[str, float] = field(default_factory=dict)  # replica pod -> count
     ttft_median_by_model: Mapping[str, float] = field(default_factory=dict)  # model -> seconds
     queue_median_by_model: Mapping[str, float] = field(default_factory=dict)  # model -> seconds
+    failed_share_by_model: Mapping[str, float] = field(default_factory=dict)  # model -> 0-1
 
 
 def healthy_conditions(limits: Thresholds) -> Conditions:
@@ -73,6 +75,7 @@ def healthy_conditions(limits: Thresholds) -> Conditions:
         ttft_median_seconds=min(0.15, limits.ttft_target_seconds / 8),
         inter_token_median_seconds=min(0.025, limits.inter_token_target_seconds / 6),
         e2e_ceiling_seconds=limits.e2e_target_seconds / 6,
+        failed_request_share=min(0.01, limits.request_error_ratio * 0.2),
     )
 
 

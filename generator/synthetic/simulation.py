@@ -21,6 +21,7 @@ from generator.synthetic.kube_state import KubeStateMetrics
 from generator.synthetic.node_exporter import NodeExporter
 from generator.synthetic.ray import RayMetrics
 from generator.synthetic.scenarios import DEFAULT_ONSET_SECONDS, Scenario, get_scenario
+from generator.synthetic.serve import ServeMetrics
 from generator.synthetic.state import FleetState
 from generator.synthetic.vllm import VllmExporter
 
@@ -71,6 +72,7 @@ class Simulation:
             KubeStateMetrics(self._registry, self.fleet),
             RayMetrics(self._registry, self.fleet),
             VllmExporter(self._registry, self.fleet, Queries(settings, catalog)),
+            ServeMetrics(self._registry, self.fleet),
         ]
         self.tick = -1
         self.advance()

@@ -92,6 +92,7 @@ class ReplicaReading:
     kv_cache_usage: float = 0.2  # 0-1
     preemption_rate: float = 0.0  # preemptions/s
     prefix_hit_ratio: float = 0.35
+    failed_share: float = 0.01  # share of finished requests aborted or failed
     ttft_median: float = 0.15  # seconds, and so on for the medians below
     queue_median: float = 0.01
     prefill_median: float = 0.1
@@ -251,6 +252,7 @@ class FleetState:
         kv = self._follow(r.kv_cache_usage, kv_target, pull, kv_noise)
         r.kv_cache_usage = _clamp(kv, 0.0, kv_ceiling)
         r.preemption_rate = 0.4 if saturated else 0.0
+        r.failed_share = c.failed_share_by_model.get(replica.model, c.failed_request_share)
 
     def _follow(self, current: float, target: float, pull: float, spread: float) -> float:
         """One step of a first-order lag towards `target` with noise; `spread` is the standard

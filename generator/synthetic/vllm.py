@@ -40,7 +40,9 @@ INTER_TOKEN_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 
                        2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0)  # fmt: skip
 REQUEST_TIME_BUCKETS = (0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0,
                         50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0)  # fmt: skip
-FINISH_REASONS = (("stop", 0.86), ("length", 0.13), ("abort", 0.01))
+# Shares of the requests that complete; the aborted share comes from the replica's reading.
+COMPLETED_REASONS = (("stop", 0.87), ("length", 0.13))
+FAILED_REASON = "abort"
 
 
 def token_buckets(max_model_len: int = MAX_MODEL_LEN) -> tuple[float, ...]:
@@ -104,13 +106,14 @@ class _ReplicaSeries:
                 "prefix_cache_hits_total",
             )
         }
-        self.finished: list[tuple[Counter, float]] = []
-        for reason, share in FINISH_REASONS:
-            reason_labels = {**labels, "finished_reason": reason}
-            counter = registry.counter(
-                exposed("request_success_total"), reason_labels, integer=True
+        self.finished: dict[str, Counter] = {
+            reason: registry.counter(
+                exposed("request_success_total"),
+                {**labels, "finished_reason": reason},
+                integer=True,
             )
-            self.finished.append((counter, share))
+            for reason in (*(reason for reason, _share in COMPLETED_REASONS), FAILED_REASON)
+        }
         tokens = token_buckets()
         self.histograms: dict[str, Histogram] = {
             m: registry.histogram(exposed(m), labels, bounds)
@@ -159,8 +162,9 @@ class VllmExporter:
         counters["generation_tokens_total"].inc(requests * generation_mean)
         counters["prefix_cache_queries_total"].inc(prompt_tokens)
         counters["prefix_cache_hits_total"].inc(prompt_tokens * r.prefix_hit_ratio)
-        for counter, share in series.finished:
-            counter.inc(requests * share)
+        for reason, share in COMPLETED_REASONS:
+            series.finished[reason].inc(requests * (1 - r.failed_share) * share)
+        series.finished[FAILED_REASON].inc(requests * r.failed_share)
         h = series.histograms
         per_request = (
             ("time_to_first_token_seconds", r.ttft_median, TTFT_SPREAD),
