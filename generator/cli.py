@@ -178,7 +178,8 @@ def validate(
     show_default=True,
     metavar="NAME",
     help="What the synthetic fleet does: healthy, data-starved, thermal-throttling, xid-error, "
-    "kv-cache-saturated, ttft-slo-breach or idle-allocated-gpus.",
+    "kv-cache-saturated, ttft-slo-breach, requests-queueing, request-errors or "
+    "idle-allocated-gpus.",
 )
 @click.option(
     "--port",

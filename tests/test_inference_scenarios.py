@@ -35,6 +35,18 @@ def kv_cache_saturated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fle
 
 
 @pytest.fixture(scope="module")
+def requests_queueing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetPrometheus]:
+    with open_fleet("requests-queueing", tmp_path_factory.mktemp("queue")) as fleet:
+        yield fleet
+
+
+@pytest.fixture(scope="module")
+def request_errors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetPrometheus]:
+    with open_fleet("request-errors", tmp_path_factory.mktemp("errors")) as fleet:
+        yield fleet
+
+
+@pytest.fixture(scope="module")
 def ttft_slo_breach(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetPrometheus]:
     with open_fleet("ttft-slo-breach", tmp_path_factory.mktemp("ttft")) as fleet:
         yield fleet
@@ -141,3 +153,28 @@ def test_ttft_slo_breach_spends_the_error_budget_of_that_model_only(
     )
     budget = shown(fleet, "Error budget remaining", "TTFT")
     assert_only_beyond({s.labels["model_name"]: [s.points[-1][1]] for s in budget}, model, 0, False)
+
+
+def test_requests_queueing_shows_the_model_waiting_above_the_threshold(
+    requests_queueing: FleetPrometheus,
+) -> None:
+    fleet = requests_queueing
+    limit = fleet.settings.thresholds.waiting_requests
+    model = affected(fleet)["model_name"]
+    waiting = shown(fleet, "Running and waiting requests", "waiting")
+    assert_only_beyond({s.labels["model_name"]: settled(s) for s in waiting}, model, limit)
+    queue_p50 = {s.labels["model_name"]: settled(s) for s in shown(fleet, "Queue time", "p50")}
+    # Half of the queued requests wait more than half the TTFT target before their prefill.
+    assert_only_beyond(queue_p50, model, fleet.settings.thresholds.ttft_target_seconds / 2)
+
+
+def test_request_errors_show_the_model_failing_above_the_error_ratio(
+    request_errors: FleetPrometheus,
+) -> None:
+    fleet = request_errors
+    limit = fleet.settings.thresholds.request_error_ratio
+    assert red_line(inference(fleet), "Failed request ratio") == limit
+    ratio = {s.labels["model_name"]: settled(s) for s in shown(fleet, "Failed request ratio")}
+    assert_only_beyond(ratio, affected(fleet)["model_name"], limit)
+    aborted = shown(fleet, "Finished requests by reason")
+    assert {s.labels["finished_reason"] for s in aborted} == {"stop", "length", "abort"}

@@ -531,6 +531,8 @@ def test_every_scenario_is_documented_and_unknown_names_are_refused() -> None:
         "xid-error",
         "kv-cache-saturated",
         "ttft-slo-breach",
+        "requests-queueing",
+        "request-errors",
         "idle-allocated-gpus",
     )
     with pytest.raises(ValueError, match="choose one of: healthy"):

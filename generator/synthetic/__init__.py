@@ -1,6 +1,6 @@
-"""The synthetic GPU fleet: coherent series of DCGM, vLLM, Ray, node-exporter, cAdvisor and
-kube-state-metrics for N nodes x G GPUs, one Ray Train job and vLLM replicas, following a
-scenario, written as OpenMetrics history for backfill and served live on /metrics.
+"""The synthetic GPU fleet: coherent series of DCGM, vLLM, Ray, Ray Serve, node-exporter,
+cAdvisor and kube-state-metrics for N nodes x G GPUs, one Ray Train job and vLLM replicas,
+following a scenario, written as OpenMetrics history for backfill and served live on /metrics.
 
     from generator.synthetic import Simulation, write_openmetrics, create_blocks, MetricsEndpoint
 
@@ -15,8 +15,8 @@ own job, instance, namespace and pod.
 
 Modules, one job each: fleet (topology), naming (stable names, IDs, IPs), scenarios
 (conditions over time), state (physical readings), dcgm / node_exporter / cadvisor /
-kube_state / ray / vllm (one exporter each), families (exposition model), simulation (the
-clock), openmetrics (text writers), backfill (promtool), endpoint (live HTTP server).
+kube_state / ray / vllm / serve (one exporter each), families (exposition model), simulation
+(the clock), openmetrics (text writers), backfill (promtool), endpoint (live HTTP server).
 """
 
 from generator.synthetic.backfill import BackfillError, BackfillStats, create_blocks

@@ -16,11 +16,16 @@ every threshold and each anomaly crosses its own whatever the thresholds are set
 |                     | threshold; its waiting requests and preemptions climb (queue stays below |
 |                     | the waiting-requests threshold)                                          |
 | ttft-slo-breach     | the first model's TTFT p99 rises to ~4x the target (queueing and prefill)|
+| requests-queueing   | every replica of the first model queues 1.5x the waiting-requests        |
+|                     | threshold (summed over the model); queue time and TTFT grow with it      |
+| request-errors      | the first model aborts 3x the request-error ratio of its requests; Ray   |
+|                     | Serve answers part of them with 500                                      |
 | idle-allocated-gpus | the training job's pods keep their GPUs but do nothing on them           |
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -194,6 +199,24 @@ def _ttft_slo_breach(c: Conditions, fleet: Fleet, limits: Thresholds) -> Conditi
     )
 
 
+def _requests_queueing(c: Conditions, fleet: Fleet, limits: Thresholds) -> Conditions:
+    model = first_replica(fleet).model
+    pods = [r.pod.name for r in fleet.replicas if r.model == model]
+    waiting = math.ceil(max(1, limits.waiting_requests) * 1.5 / len(pods))
+    queue = limits.ttft_target_seconds * 0.8  # the wait eats most of the TTFT target
+    return replace(
+        c,
+        waiting_requests=dict.fromkeys(pods, float(waiting)),
+        queue_median_by_model={model: queue},
+        ttft_median_by_model={model: c.ttft_median_seconds + queue},
+    )
+
+
+def _request_errors(c: Conditions, fleet: Fleet, limits: Thresholds) -> Conditions:
+    share = min(0.95, max(0.05, limits.request_error_ratio * 3))
+    return replace(c, failed_share_by_model={first_replica(fleet).model: share})
+
+
 def _idle_allocated(c: Conditions, fleet: Fleet, limits: Thresholds) -> Conditions:
     return replace(
         c,
@@ -239,6 +262,18 @@ SCENARIOS: dict[str, Scenario] = {
             "ttft-slo-breach",
             "The first model's time-to-first-token p99 stays far above the target.",
             _ttft_slo_breach,
+            _model_labels,
+        ),
+        Scenario(
+            "requests-queueing",
+            "Requests of the first model pile up above the waiting threshold; TTFT follows.",
+            _requests_queueing,
+            _model_labels,
+        ),
+        Scenario(
+            "request-errors",
+            "The first model aborts several times the tolerated share of its requests.",
+            _request_errors,
             _model_labels,
         ),
         Scenario(
