@@ -41,6 +41,7 @@ def quantiles_panel(
     metric: str,
     scope: list[str],
     target_seconds: float | None = None,
+    width: int = 8,
 ) -> G.Panel:
     """p50/p90/p99 of a vLLM latency histogram per model; `target_seconds` draws a red line."""
     return timeseries(
@@ -56,7 +57,7 @@ def quantiles_panel(
         ],
         min_value=0,
         steps=[("red", target_seconds)] if target_seconds is not None else [],
-        width=8,
+        width=width,
     )
 
 
@@ -214,6 +215,7 @@ def queue_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.Pan
             "When it makes up most of TTFT the model needs more replicas.",
             "vllm:request_queue_time_seconds",
             scope,
+            width=12,
         ),
         timeseries(
             "Prefill and decode time",
@@ -232,7 +234,6 @@ def queue_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.Pan
                 ),
             ],
             min_value=0,
-            width=8,
         ),
     ]
 
