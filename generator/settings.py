@@ -12,6 +12,7 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
+from generator.catalog import load_catalog
 from generator.durations import parse_duration
 from generator.errors import SettingsError
 from generator.kubernetes import names
@@ -19,6 +20,8 @@ from generator.rules import SEVERITIES
 from generator.yaml_source import KeyPath, MarkedDocument, load_marked_yaml
 
 CONFIG_ENV = "OBSGEN_CONFIG"
+RUNBOOK_URL = "https://github.com/example/obsgen/blob/main/docs/runbooks.md#{alert_lower}"
+RUNBOOK_PLACEHOLDERS = ("{alert}", "{alert_lower}")
 MAX_FOLDER_DEPTH = 4  # Grafana's MaxNestedFolderDepth
 DEFAULT_CONFIG = Path("obsgen.yaml")
 
@@ -134,7 +137,8 @@ class SloSettings:
 
 @dataclass(frozen=True)
 class AlertSettings:
-    runbook_url: str = "https://runbooks.example.com/obsgen/{alert}"  # {alert} is the alert name
+    # {alert} becomes the alert name, {alert_lower} the name in lower case (a GitHub anchor).
+    runbook_url: str = RUNBOOK_URL
     labels: dict[str, str] = field(default_factory=dict)  # added to every alert (e.g. team)
     for_duration: str = field(default="5m", metadata=_limits(pattern="duration"))
     job_stalled_after: str = field(default="15m", metadata=_limits(pattern="duration"))
@@ -336,14 +340,41 @@ def _check_consistency(settings: Settings, doc: MarkedDocument) -> None:
             f"'thresholds.gpu_temperature_critical_celsius' "
             f"({limits.gpu_temperature_critical_celsius:g})"
         )
-    if "{alert}" not in settings.alerts.runbook_url:
+    if not any(placeholder in settings.alerts.runbook_url for placeholder in RUNBOOK_PLACEHOLDERS):
         raise SettingsError(
             f"{doc.where(('alerts', 'runbook_url'))}: 'alerts.runbook_url' must contain "
-            f"{{alert}}, which becomes each alert's name"
+            f"{{alert}} (each alert's name) or {{alert_lower}} (the name in lower case, as in "
+            f"a GitHub heading anchor)"
         )
+    _check_latency_targets(settings, doc)
     _check_slo(settings.slo, doc)
     _check_alertmanager(settings.alertmanager, doc)
     _check_selectors(settings.kubernetes, doc)
+
+
+# Latency targets -> the vLLM histogram whose bucket `le` equal to the target counts good
+# requests (time_per_output_token_seconds: the inter-token buckets of both engines).
+LATENCY_TARGET_HISTOGRAMS = {
+    "ttft_target_seconds": "vllm:time_to_first_token_seconds",
+    "inter_token_target_seconds": "vllm:time_per_output_token_seconds",
+    "e2e_target_seconds": "vllm:e2e_request_latency_seconds",
+}
+
+
+def _check_latency_targets(settings: Settings, doc: MarkedDocument) -> None:
+    """Each latency target is a bucket bound of its histogram at the configured vLLM version."""
+    catalog, version = load_catalog(), settings.exporters.vllm.version
+    for key, histogram in LATENCY_TARGET_HISTOGRAMS.items():
+        target = getattr(settings.thresholds, key)
+        metric = catalog.get(histogram)
+        bounds = metric.bucket_bounds(version) if metric else ()
+        if bounds and target not in bounds:
+            raise SettingsError(
+                f"{doc.where(('thresholds', key))}: 'thresholds.{key}' ({target:g}) is not a "
+                f"bucket bound of {histogram} in vLLM {version}: a request counts as good when "
+                f"it falls in the bucket le=target; use one of "
+                f"{', '.join(f'{bound:g}' for bound in bounds)}"
+            )
 
 
 def _check_slo(slo: SloSettings, doc: MarkedDocument) -> None:

@@ -193,9 +193,24 @@ def test_inhibit_rules_are_scoped_by_alertname_and_equal_labels(
             "equal": ["Hostname", "gpu", *extra],
         },
         {
+            "source_matchers": ['alertname="GpuTemperatureCritical"'],
+            "target_matchers": ['alertname="GpuThermalThrottling"'],
+            "equal": ["Hostname", "gpu", *extra],
+        },
+        {
             "source_matchers": ['alertname="GpuXidHardwareError"'],
             "target_matchers": ['alertname="GpuXidError"'],
             "equal": ["Hostname", "gpu", *extra],
+        },
+        {
+            "source_matchers": ['alertname="VllmTtftBudgetBurnPage"'],
+            "target_matchers": ['alertname="VllmTtftBudgetBurnTicket"'],
+            "equal": ["namespace", "model_name", *extra],
+        },
+        {
+            "source_matchers": ['alertname="VllmE2eLatencyBudgetBurnPage"'],
+            "target_matchers": ['alertname="VllmE2eLatencyBudgetBurnTicket"'],
+            "equal": ["namespace", "model_name", *extra],
         },
     ]
 

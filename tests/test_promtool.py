@@ -186,16 +186,24 @@ class Scenario:
 GPU = 'Hostname="node-1", gpu="0", UUID="GPU-1"'
 EXPORTED = 'exported_namespace="ml", exported_pod="train-0"'
 MODEL = 'namespace="serving", model_name="llama", pod="llama-0"'
-BUCKETS = "vllm:time_to_first_token_seconds_bucket"
+TTFT = "vllm:time_to_first_token_seconds"
 
 
 def ttft_buckets(slowest_bucket: str) -> dict[str, str]:
-    """TTFT buckets where 10 requests a minute finish within `slowest_bucket` seconds ("0.5"
-    or "5") and none earlier (counter series, one sample a minute)."""
-    counts = {"0.5": "0+0x60", "5": "0+10x60", "+Inf": "0+10x60"}
-    if slowest_bucket == "0.5":
-        counts["0.5"] = "0+10x60"
-    return {f'{BUCKETS}{{{MODEL}, le="{le}"}}': values for le, values in counts.items()}
+    """TTFT histogram series where 10 requests a minute finish within `slowest_bucket` seconds
+    ("0.5" or "5", either side of the 2.5 s target) and none earlier (counter series, one
+    sample a minute)."""
+    fast = slowest_bucket == "0.5"
+    within = "0+10x60" if fast else "0+0x60"
+    counts = {"0.5": within, "2.5": within, "5": "0+10x60", "+Inf": "0+10x60"}
+    series = {f'{TTFT}_bucket{{{MODEL}, le="{le}"}}': values for le, values in counts.items()}
+    return {**series, f"{TTFT}_count{{{MODEL}}}": "0+10x60"}
+
+
+def gpu_temperatures(cluster: str, gpu: str, values: str) -> dict[str, str]:
+    """The temperature series of GPU `gpu` of a node named node-1 in `cluster`."""
+    labels = f'Hostname="node-1", gpu="{gpu}", UUID="GPU-{gpu}", cluster="{cluster}"'
+    return {f"DCGM_FI_DEV_GPU_TEMP{{{labels}}}": values}
 
 
 SCENARIOS = {
@@ -241,24 +249,76 @@ SCENARIOS = {
         {f"ray_vllm_kv_cache_usage_perc{{{MODEL}}}": "0.5x60"},
         fires=False,
     ),
-    "ttft-slow-fires": Scenario(
-        "defaults", "inference", "VllmTimeToFirstTokenP99AboveTarget", ttft_buckets("5"), True
+    "ttft-slow-pages": Scenario(
+        "defaults", "inference", "VllmTtftBudgetBurnPage", ttft_buckets("5"), True
     ),
     "ttft-fast-quiet": Scenario(
-        "defaults", "inference", "VllmTimeToFirstTokenP99AboveTarget", ttft_buckets("0.5"), False
+        "defaults", "inference", "VllmTtftBudgetBurnPage", ttft_buckets("0.5"), False
     ),
-    "queue-long-fires": Scenario(
+    "ttft-slow-ray-either-pages": Scenario(
+        "ray_vllm_-either",
+        "inference",
+        "VllmTtftBudgetBurnPage",
+        {name.replace("vllm:", "ray_vllm_"): v for name, v in ttft_buckets("5").items()},
+        True,
+    ),
+    "queue-growing-fires": Scenario(
         "defaults",
         "inference",
-        "VllmRequestsQueueing",
-        {f"vllm:num_requests_waiting{{{MODEL}}}": "120x60"},
+        "VllmRequestQueueGrowing",
+        {f"vllm:num_requests_waiting{{{MODEL}}}": "60+2x60"},
         fires=True,
+    ),
+    # Long but steady: the SLO alerts judge whether that hurts.
+    "queue-long-steady-quiet": Scenario(
+        "defaults",
+        "inference",
+        "VllmRequestQueueGrowing",
+        {f"vllm:num_requests_waiting{{{MODEL}}}": "120x60"},
+        fires=False,
     ),
     "queue-short-quiet": Scenario(
         "defaults",
         "inference",
-        "VllmRequestsQueueing",
+        "VllmRequestQueueGrowing",
         {f"vllm:num_requests_waiting{{{MODEL}}}": "3x60"},
+        fires=False,
+    ),
+    # GPU 1 of node-1 in eu-1 stops at 20m; a node-1 with a GPU 1 in us-1 is another machine.
+    "gpu-missing-multi-cluster-fires": Scenario(
+        "cluster",
+        "gpu_health",
+        "GpuMissing",
+        {
+            **gpu_temperatures("eu-1", "0", "60x60"),
+            **gpu_temperatures("eu-1", "1", "60x20 stale"),
+            **gpu_temperatures("us-1", "1", "60x60"),
+        },
+        fires=True,
+    ),
+    # All of eu-1's node-1 stops (no GPU of it left to compare with): not GpuMissing's case.
+    "gpu-missing-whole-node-in-one-cluster-quiet": Scenario(
+        "cluster",
+        "gpu_health",
+        "GpuMissing",
+        {
+            **gpu_temperatures("eu-1", "0", "60x20 stale"),
+            **gpu_temperatures("us-1", "0", "60x60"),
+        },
+        fires=False,
+    ),
+    "thermal-bits-pod-labels-fires": Scenario(
+        "dcgm-pod",
+        "gpu_health",
+        "GpuThermalThrottling",
+        {f'DCGM_FI_DEV_CLOCKS_EVENT_REASONS{{{GPU}, namespace="ml", pod="train-0"}}': "64x60"},
+        fires=True,
+    ),
+    "power-cap-not-thermal-quiet": Scenario(
+        "dcgm-pod",
+        "gpu_health",
+        "GpuThermalThrottling",
+        {f'DCGM_FI_DEV_CLOCKS_EVENT_REASONS{{{GPU}, namespace="ml", pod="train-0"}}': "132x60"},
         fires=False,
     ),
     "gpu-hot-fires": Scenario(

@@ -19,7 +19,7 @@ from generator.grafana_variables import referenced_names, substitute
 from generator.panels import target
 from generator.promql_ast import children, vector_selectors
 from generator.render.dashboards import render_dashboard
-from generator.render.rules import render_rule_groups
+from generator.render.rules import render_rule_groups, runbook_url
 from generator.rules import SEVERITIES, AlertingRule, RecordingRule, RuleGroup
 from generator.settings import (
     AlertSettings,
@@ -546,8 +546,8 @@ def test_alerting_rules_carry_severity_summary_description_and_runbook(
         annotations = rule["annotations"]
         assert annotations["summary"].strip(), name
         assert annotations["description"].strip(), name
-        assert annotations["runbook_url"] == settings.alerts.runbook_url.replace("{alert}", name)
-        assert name in annotations["runbook_url"]
+        assert annotations["runbook_url"] == runbook_url(settings.alerts.runbook_url, name)
+        assert name.lower() in annotations["runbook_url"].lower()
         assert re.fullmatch(r"[0-9]+(ms|s|m|h|d|w|y)", rule["for"]), name
         for key, value in settings.alerts.labels.items():
             assert rule["labels"][key] == value, name
@@ -605,7 +605,9 @@ def filters_every_series(node: Any) -> bool:
         return True
     if op == "or":
         return filters_every_series(node.lhs) and filters_every_series(node.rhs)
-    if op in ("and", "unless"):
+    if op == "unless":  # keeps only the series the right side lacks: a filter of its own
+        return True
+    if op == "and":
         return filters_every_series(node.lhs)
     return False
 
@@ -709,6 +711,11 @@ def test_for_falls_back_to_the_settings(rule_for: str, settings_for: str, expect
         ("https://runbooks.example.com/obsgen/{alert}", "https://runbooks.example.com/obsgen/Hot"),
         ("https://wiki.internal/gpu#{alert}", "https://wiki.internal/gpu#Hot"),
         ("https://r.example/{alert}/{alert}.md", "https://r.example/Hot/Hot.md"),
+        (
+            "https://git.example/docs/runbooks.md#{alert_lower}",
+            "https://git.example/docs/runbooks.md#hot",
+        ),
+        ("https://r.example/{alert}#{alert_lower}", "https://r.example/Hot#hot"),
     ],
 )
 def test_runbook_url_uses_the_alert_name(pattern: str, expected: str) -> None:
@@ -773,7 +780,8 @@ REQUIRED_ALERTS = [
     ("gpu-temperature", r"temp", "DCGM_FI_DEV_GPU_TEMP"),
     ("framebuffer", r"framebuffer|memory", "DCGM_FI_DEV_FB_USED"),
     ("kv-cache", r"kv.?cache", "kv_cache_usage_perc"),
-    ("ttft-p99", r"ttft|firsttoken", "time_to_first_token_seconds_bucket"),
+    ("ttft-slo", r"ttft|firsttoken", "time_to_first_token_seconds_bucket"),
+    ("e2e-slo", r"e2e|endtoend", "e2e_request_latency_seconds_bucket"),
 ]
 
 
@@ -792,8 +800,8 @@ def test_required_alerts_exist(variant: str, what: str, name_pattern: str, metri
         and any(name.endswith(metric) for name in metrics_behind(r["expr"], records))
     ]
     assert matching, f"no {what} alert"
-    if what == "ttft-p99":
-        assert any("histogram_quantile(0.99," in r["expr"] for r in matching)
+    if what.endswith("-slo"):  # burn-rate alerts: a page and a ticket
+        assert {r["labels"]["severity"] for r in matching} == {"critical", "warning"}
 
 
 def test_alert_names_are_unique() -> None:

@@ -37,7 +37,11 @@ def test_a_settings_file_without_keys_gives_the_defaults(tmp_path: Path, text: s
     ("text", "read", "expected"),
     [
         ("cluster:\n  enabled: true\n", lambda s: s.cluster.enabled, True),
-        ("thresholds:\n  ttft_target_seconds: 3\n", lambda s: s.thresholds.ttft_target_seconds, 3.0),
+        (
+            "thresholds:\n  ttft_target_seconds: 5\n",
+            lambda s: s.thresholds.ttft_target_seconds,
+            5.0,
+        ),
         (
             "thresholds:\n  kv_cache_usage_ratio: 1\n",
             lambda s: s.thresholds.kv_cache_usage_ratio,

@@ -15,6 +15,12 @@ _HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 # vLLM inside Ray Serve is exported through Ray's agent under these prefixes.
 VLLM_PREFIXES = ("vllm:", "ray_vllm:", "ray_vllm_")
 _SUMMARY_SUFFIXES = ("_sum", "_count")
+# vLLM's V1 engine, with its longer latency buckets, is the default from this release on.
+VLLM_V1_DEFAULT_SINCE = "0.8"
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,14 @@ class Metric:
     naming: str = ""
     enabled_by_default: bool | None = None
     uncertain: bool = False
+    buckets: tuple[float, ...] = ()  # a histogram's `le` bounds (without +Inf)
+    buckets_v0: tuple[float, ...] = ()  # the same under vLLM's V0 engine, when they differed
+
+    def bucket_bounds(self, version: str) -> tuple[float, ...]:
+        """The histogram's bucket bounds at an exporter version (vLLM: V0 before 0.8)."""
+        if self.buckets_v0 and _version_key(version) < _version_key(VLLM_V1_DEFAULT_SINCE):
+            return self.buckets_v0
+        return self.buckets
 
     @property
     def series_names(self) -> tuple[str, ...]:

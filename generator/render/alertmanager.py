@@ -14,9 +14,15 @@ from generator.settings import Settings
 # Each critical alert silences only the warning it supersedes, for the same GPU: a hot GPU must
 # not hide a new XID. Named alerts, because Alertmanager treats a label missing on both sides
 # as equal and an unscoped rule would silence unrelated warnings.
+# A latency SLO page silences its own ticket for the same model: one problem, one notification.
 INHIBIT_PAIRS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("GpuTemperatureCritical", "GpuTemperatureHigh", ("Hostname", "gpu")),
+    ("GpuTemperatureCritical", "GpuThermalThrottling", ("Hostname", "gpu")),
+    # GpuXidError already leaves hardware XIDs out; this covers an application XID that a
+    # hardware one follows within minutes on the same GPU.
     ("GpuXidHardwareError", "GpuXidError", ("Hostname", "gpu")),
+    ("VllmTtftBudgetBurnPage", "VllmTtftBudgetBurnTicket", ("namespace", "model_name")),
+    ("VllmE2eLatencyBudgetBurnPage", "VllmE2eLatencyBudgetBurnTicket", ("namespace", "model_name")),
 )
 
 

@@ -24,13 +24,18 @@ def _group(group: RuleGroup, settings: Settings) -> dict[str, Any]:
     return rendered
 
 
+def runbook_url(pattern: str, alert: str) -> str:
+    """The pattern with {alert} as the alert name and {alert_lower} as its GitHub anchor."""
+    return pattern.replace("{alert_lower}", alert.lower()).replace("{alert}", alert)
+
+
 def _alert(rule: AlertingRule, settings: Settings) -> dict[str, Any]:
     # The rule's own labels win over the settings' defaults; severity always comes from the rule.
     labels = {**settings.alerts.labels, **rule.labels, "severity": rule.severity}
     annotations = {
         "summary": rule.summary,
         "description": rule.description,
-        "runbook_url": settings.alerts.runbook_url.replace("{alert}", rule.alert),
+        "runbook_url": runbook_url(settings.alerts.runbook_url, rule.alert),
         **rule.annotations,
     }
     return {
