@@ -78,7 +78,9 @@ class DoubleProcess:
     def __init__(self, latency: float = 0.0) -> None:
         context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
         self._pipe, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child, latency), daemon=True)
+        self._process = context.Process(  # type: ignore[attr-defined]
+            target=_serve, args=(child, latency), daemon=True
+        )
         self._process.start()
         self.url: str = self._pipe.recv()
 
@@ -187,7 +189,9 @@ def _floor(desired: list[DesiredDashboard], runs: int) -> list[float]:
         parts = urlsplit(double.url)
         api = GrafanaApi(auth=EDITOR_TOKEN, host=parts.hostname, port=parts.port)
         for dashboard in desired:
-            api.dashboard.update_dashboard({"dashboard": dashboard.dashboard, "folderUid": ""})
+            api.dashboard.update_dashboard(  # type: ignore[no-untyped-call]
+                {"dashboard": dashboard.dashboard, "folderUid": ""}
+            )
         api.client.s.close()
 
     return _samples(0.0, run, runs)

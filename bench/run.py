@@ -1,7 +1,17 @@
-"""`make bench`: times obsgen as whole processes, the way a user or CI runs it.
+"""`make bench`: every benchmark, printed as tables and written to bench/results.json.
 
-Every figure is the median of several runs after a warm-up. Results are printed as a table and
-written to bench/results.json (one object per benchmark).
+Each figure is the median of several runs after a warm-up, timed as whole processes where a
+user runs a process (see each module's docstring for what exactly it times):
+
+- build_speed: `obsgen build` of the bundled content against a Python floor;
+- scale: 100, 300 and 1,000 dashboards plus 5,000 rules, time and peak memory;
+- validate_speed: 10,000 expressions, obsgen's offline checks against `promtool check rules`;
+- push_speed: 200 dashboards to a double of Grafana's HTTP API;
+- query_cost: every bundled (and reference) dashboard refreshed against a real Prometheus
+  holding a 1,024-GPU synthetic fleet.
+
+`python bench/run.py [NAME ...]` runs only the named benchmarks and keeps the others' last
+results in bench/results.json.
 """
 
 from __future__ import annotations
@@ -10,99 +20,75 @@ import json
 import os
 import platform
 import shutil
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import push_speed  # bench/ is on sys.path when this file runs as a script
+import build_speed  # bench/ is on sys.path when this file runs as a script
+import measure
+import push_speed
+import query_cost
+import scale
 import validate_speed
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results.json"
-RUNS = 7
-OBSGEN = [sys.executable, "-m", "generator"]
-
-# The floor: a process that only writes the bytes obsgen writes (the build's own output).
-FLOOR_SCRIPT = """
-import json, pathlib, sys
-source, target = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
-blobs = {p.relative_to(source): p.read_bytes() for p in source.rglob("*") if p.is_file()}
-for relative, data in blobs.items():
-    path = target / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(json.dumps(json.loads(data)).encode() if relative.suffix == ".json" else data)
-"""
+RESULTS = measure.ROOT / "bench" / "results.json"
+Benchmark = tuple[Callable[[], list[dict[str, Any]]], Callable[[list[dict[str, Any]]], str]]
+BENCHMARKS: dict[str, Benchmark] = {
+    "build": (build_speed.run, build_speed.table),
+    "scale": (scale.run, scale.table),
+    "validate": (validate_speed.run, validate_speed.table),
+    "push": (push_speed.run, push_speed.table),
+    "query": (query_cost.run, query_cost.table),
+}
 
 
-def timed(command: list[str], runs: int = RUNS) -> dict[str, float]:
-    """Median, min and max wall-clock seconds of `command`, after one warm-up run."""
-    subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
-        samples.append(time.perf_counter() - started)
-    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples)}
-
-
-def main() -> None:
-    results = []
-    with tempfile.TemporaryDirectory(prefix="obsgen-bench-") as scratch:
-        fresh = Path(scratch) / "fresh"
-        # A fresh output directory each run: every file is written, nothing is skipped.
-        build_fresh = [*OBSGEN, "build", "--out", str(fresh)]
-        cleanup = [sys.executable, "-c", f"import shutil; shutil.rmtree({str(fresh)!r}, True)"]
-        samples = []
-        subprocess.run(build_fresh, check=True, capture_output=True, cwd=ROOT)
-        for _ in range(RUNS):
-            subprocess.run(cleanup, check=True, cwd=ROOT)
-            started = time.perf_counter()
-            subprocess.run(build_fresh, check=True, capture_output=True, cwd=ROOT)
-            samples.append(time.perf_counter() - started)
-        build = {"median": statistics.median(samples), "min": min(samples), "max": max(samples)}
-        floor = timed([sys.executable, "-c", FLOOR_SCRIPT, str(fresh), str(Path(scratch) / "f")])
-        results.append(
-            {
-                "name": "build",
-                "parameters": {"content": "bundled", "out": "empty"},
-                **build,
-                "unit": "s",
-                "ratio": build["median"] / floor["median"],
-                "compared_to": "floor: python writing the same bytes",
-            }
-        )
-        results.append({"name": "build-floor", "parameters": {}, **floor, "unit": "s"})
-        rebuild = timed([*OBSGEN, "build", "--out", str(fresh)])
-        results.append(
-            {"name": "build-unchanged", "parameters": {"out": "up to date"}, **rebuild, "unit": "s"}
-        )
-        results.append(
-            {"name": "help", "parameters": {}, **timed([*OBSGEN, "--help"]), "unit": "s"}
-        )
-    validation = validate_speed.run()
-    pushes = push_speed.run()
-    machine = {
-        "cpus": os.cpu_count(),
+def machine() -> dict[str, Any]:
+    """Returns what the figures were measured on."""
+    cpu = ""
+    memory = 0
+    with open("/proc/cpuinfo", encoding="utf-8") as info:
+        cpu = next((line.split(":", 1)[1].strip() for line in info if "model name" in line), "")
+    with open("/proc/meminfo", encoding="utf-8") as info:
+        memory = next((int(line.split()[1]) * 1024 for line in info if "MemTotal" in line), 0)
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gib": round(memory / 1024**3, 1),
+        "cpu": cpu,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "load_average_at_start": os.getloadavg()[0],
     }
-    RESULTS.write_text(
-        json.dumps({"machine": machine, "results": results + validation + pushes}, indent=2) + "\n"
+
+
+def main(names: list[str]) -> None:
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        sys.exit(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
+    selected = names or list(BENCHMARKS)
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() and names else {}
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for result in previous.get("results", []):
+        sections.setdefault(result.get("benchmark", ""), []).append(result)
+    about = machine()
+    began = time.perf_counter()
+    for name in selected:
+        run, table = BENCHMARKS[name]
+        started = time.perf_counter()
+        sections[name] = [{"benchmark": name, **result} for result in run()]
+        print(f"== {name} ({time.perf_counter() - started:.0f} s)\n{table(sections[name])}\n")
+    about["load_average_at_end"] = os.getloadavg()[0]
+    about["seconds"] = round(time.perf_counter() - began)
+    results = [r for name in BENCHMARKS for r in sections.get(name, [])]
+    RESULTS.write_text(json.dumps({"machine": about, "results": results}, indent=2) + "\n")
+    print(
+        f"machine: {about['nproc']} CPUs ({about['cpu']}), {about['memory_gib']} GiB, "
+        f"Python {about['python']}; load average {about['load_average_at_start']:.1f} at the "
+        f"start, {about['load_average_at_end']:.1f} at the end; {about['seconds']} s -> {RESULTS}"
     )
-    print(f"{'benchmark':<18}{'median':>10}{'min':>10}{'max':>10}  ratio")
-    for r in results:
-        ratio = f"{r['ratio']:.2f}x floor" if "ratio" in r else ""
-        print(f"{r['name']:<18}{r['median']:>9.3f}s{r['min']:>9.3f}s{r['max']:>9.3f}s  {ratio}")
-    print()
-    print(validate_speed.table(validation))
-    print()
-    print(push_speed.table(pushes))
-    print(f"machine: {machine['cpus']} CPUs, Python {machine['python']}; -> {RESULTS}")
-    shutil.rmtree(ROOT / "bench" / "__pycache__", ignore_errors=True)
+    shutil.rmtree(Path(__file__).parent / "__pycache__", ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -92,9 +92,29 @@ class ParsedExpression:
         return list(walk(self.ast)) if self.ast is not None else []
 
 
+def parse_expressions(expressions: Iterable[Expression]) -> list[ParsedExpression]:
+    """Parses every expression; expressions with the same text share one parse and its AST
+    (checks never change an AST). Dashboards and rules built from the same query builders
+    repeat their expressions, and each promql-parser AST costs tens of kilobytes."""
+    first: dict[tuple[str, bool], ParsedExpression] = {}
+    parsed = []
+    for expression in expressions:
+        key = (expression.text, expression.templated)
+        known = first.get(key)
+        if known is None:
+            parsed.append(first.setdefault(key, parse_expression(expression)))
+        else:
+            parsed.append(
+                ParsedExpression(
+                    expression, known.parser_text, known.ast, known.error, known.too_deep
+                )
+            )
+    return parsed
+
+
 def parse_expression(expression: Expression) -> ParsedExpression:
     """Parses one expression; syntax errors are kept, never raised."""
-    text = substitute(expression.text) if expression.templated else expression.text
+    text = _parser_text(expression)
     parsed = ParsedExpression(expression, text)
     if not text.strip():
         parsed.error = "empty expression"
@@ -113,6 +133,11 @@ def parse_expression(expression: Expression) -> ParsedExpression:
     except RecursionError:
         parsed.error = "expression nested too deeply to parse"
     return parsed
+
+
+def _parser_text(expression: Expression) -> str:
+    """What promql-parser sees: Grafana variables replaced by placeholders of the same length."""
+    return substitute(expression.text) if expression.templated else expression.text
 
 
 def _operator_count(text: str) -> int:

@@ -6,7 +6,7 @@ import gc
 from collections.abc import Iterable, Iterator
 
 from generator.catalog import Catalog, load_catalog
-from generator.checks.base import CheckContext, parse_expression
+from generator.checks.base import CheckContext, parse_expressions
 from generator.checks.documents import Document
 from generator.checks.expressions import Expression, dashboard_expressions, rule_expressions
 from generator.checks.problem import Problem
@@ -54,7 +54,7 @@ def _validate(
         settings=settings,
         catalog=catalog or load_catalog(),
         documents=documents,
-        expressions=[parse_expression(e) for e in document_expressions(documents)],
+        expressions=parse_expressions(document_expressions(documents)),
         prometheus_url=prometheus_url,
         prometheus_timeout=prometheus_timeout,
     )

@@ -12,7 +12,6 @@ import string
 from typing import Any
 
 import grafanalib.core as G
-from grafanalib._gen import DashboardEncoder
 
 from generator.errors import RenderError
 
@@ -83,14 +82,14 @@ _VARIABLE_KEEP = (
 
 def render_dashboard(dashboard: G.Dashboard, origin: str) -> dict[str, Any]:
     """Returns the normalized Grafana JSON model of `dashboard` (`origin` names its module)."""
-    raw = json.loads(json.dumps(dashboard.to_json_data(), cls=DashboardEncoder))
+    raw = _plain(dashboard)
     title = raw.get("title") or "(untitled)"
     if not raw.get("uid"):
         raise RenderError(
             f"{origin}: dashboard '{title}' has no uid; set a stable uid so "
             f"links and pushes keep pointing at it"
         )
-    model: dict[str, Any] = _drop_nulls(raw)
+    model: dict[str, Any] = raw
     for key in _LEGACY_DASHBOARD_KEYS:
         model.pop(key, None)
     model["schemaVersion"] = SCHEMA_VERSION
@@ -256,9 +255,40 @@ def _builtin_annotation() -> dict[str, Any]:
     }
 
 
-def _drop_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_nulls(v) for v in value]
-    return value
+def _plain(value: Any) -> Any:
+    """Returns the JSON data of a grafanalib object tree without nulls in objects, as
+    json.loads(json.dumps(value, cls=DashboardEncoder)) would give it with the nulls then
+    dropped, in one pass; every dict and list is a fresh one."""
+    kind = type(value)
+    if kind is dict:
+        plain = {}
+        for key, item in value.items():
+            if item is not None and (item := _plain(item)) is not None:
+                plain[key if type(key) is str else _json_key(key)] = item
+        return plain
+    if kind is list or kind is tuple:
+        return [_plain(item) for item in value]
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    if not isinstance(value, (str, int, float, list, tuple, dict)):
+        to_json_data = getattr(value, "to_json_data", None)  # as grafanalib's DashboardEncoder
+        if to_json_data:
+            return _plain(to_json_data())
+        raise TypeError(f"Object of type {kind.__name__} is not JSON serializable")
+    # Subclasses of JSON's types, in the order json's encoder tries them.
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int.__index__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    return _plain(list(value) if isinstance(value, (list, tuple)) else dict(value))
+
+
+def _json_key(key: Any) -> str:
+    """Returns a non-string dict key as JSON writes it (1 -> "1", True -> "true")."""
+    if isinstance(key, (bool, int, float)) or key is None:
+        return str(json.loads(json.dumps({key: 0})).popitem()[0])
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")

@@ -18,9 +18,11 @@ from generator.runtime.binaries import INSTALL_HINT, MissingBinaryError, find_bi
 from generator.runtime.fleet import FleetPrometheus
 from generator.runtime.panel_data import (
     EmptyTarget,
+    TargetQuery,
     check_dashboard_data,
     grafana_step,
     read_panel,
+    refresh_queries,
 )
 from generator.runtime.process import (
     LOOPBACK,
@@ -55,6 +57,7 @@ __all__ = [
     "Sample",
     "ServerProcess",
     "StartupError",
+    "TargetQuery",
     "check_dashboard_data",
     "default_range",
     "find_binary",
@@ -64,6 +67,7 @@ __all__ = [
     "port_is_free",
     "prometheus_config",
     "read_panel",
+    "refresh_queries",
     "stop_process",
     "wait_until",
     "write_prometheus_config",

@@ -32,9 +32,8 @@ from generator.synthetic import (
     MetricsEndpoint,
     Scenario,
     Simulation,
-    create_blocks,
+    backfill_history,
     get_scenario,
-    write_openmetrics,
 )
 
 HISTORY_MARGIN_SECONDS = 600.0  # samples before the range, for rate windows at its start
@@ -48,7 +47,9 @@ class FleetPrometheus:
     `history_seconds` None backfills the longest default dashboard range plus a margin; 0
     backfills nothing. The scenario's anomaly begins `onset_after` seconds after the history
     starts (default: the Simulation's ten minutes). `port` None picks a free port;
-    `prometheus_args` are further Prometheus flags."""
+    `prometheus_args` are further Prometheus flags. `live` False serves no endpoint: Prometheus
+    holds the backfilled history only and scrapes nothing. `backfill_slice_seconds` writes and
+    backfills the history in slices of that length (see backfill_history), for large fleets."""
 
     def __init__(
         self,
@@ -66,6 +67,8 @@ class FleetPrometheus:
         prometheus_args: Sequence[str] = (),
         shape: FleetShape | None = None,
         seed: int = 0,
+        live: bool = True,
+        backfill_slice_seconds: float | None = None,
     ) -> None:
         self.settings = settings
         self.scenario = get_scenario(scenario) if isinstance(scenario, str) else scenario
@@ -78,6 +81,8 @@ class FleetPrometheus:
         self.evaluation_interval = evaluation_interval
         self.shape = shape
         self.seed = seed
+        self.live = live
+        self.backfill_slice_seconds = backfill_slice_seconds
         self.prometheus = PrometheusServer(self.directory, port, extra_args=prometheus_args)
         self.simulation: Simulation | None = None
         self.endpoint: MetricsEndpoint | None = None
@@ -145,11 +150,11 @@ class FleetPrometheus:
         self.simulation = simulation
         if history > 0:
             self._backfill(simulation, now, promtool)
-        self.endpoint = MetricsEndpoint(simulation).start()
+        self.endpoint = MetricsEndpoint(simulation).start() if self.live else None
         try:
             write_prometheus_config(
                 self.prometheus.config_file,
-                [self._scrape_config(self.endpoint, simulation)],
+                [self._scrape_config(self.endpoint, simulation)] if self.endpoint else [],
                 rule_files=self.rule_files,
                 alertmanager_url=self.alertmanager_url,
                 scrape_interval=_duration(self.step),
@@ -157,7 +162,8 @@ class FleetPrometheus:
             )
             self.prometheus.start()
         except BaseException:
-            self.endpoint.stop()
+            if self.endpoint is not None:
+                self.endpoint.stop()
             raise
         return self
 
@@ -198,14 +204,17 @@ class FleetPrometheus:
         return longest_default_range(dashboards) + HISTORY_MARGIN_SECONDS
 
     def _backfill(self, simulation: Simulation, end: float, promtool: str) -> None:
-        history_file = self.directory / "history.om"
-        self.history = write_openmetrics(simulation, history_file, end=end)
         try:
-            stats = create_blocks(history_file, self.prometheus.data_dir, promtool)
+            self.history, stats = backfill_history(
+                simulation,
+                self.prometheus.data_dir,
+                end,
+                scratch_dir=self.directory,
+                slice_seconds=self.backfill_slice_seconds,
+                promtool=promtool,
+            )
         except BackfillError as exc:
             raise StartupError(str(exc)) from None
-        finally:
-            history_file.unlink(missing_ok=True)  # large, and the blocks hold it all now
         self.blocks, self.backfill_seconds = stats.blocks, stats.seconds
 
     def _scrape_config(self, endpoint: MetricsEndpoint, simulation: Simulation) -> dict[str, Any]:

@@ -101,7 +101,65 @@ def resolve_variables(
     return variables
 
 
-# ---- one dashboard -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TargetQuery:
+    """One panel target as Grafana sends it when the dashboard refreshes: interpolated, over
+    the default time range aligned to the step, with the step of a full-width panel."""
+
+    panel_id: int
+    panel_title: str
+    ref_id: str
+    expr: str  # as the dashboard writes it
+    query: str  # as sent to Prometheus
+    start: float
+    end: float
+    step: int
+    instant: bool  # an instant query at `end` instead of a range query
+    unset: tuple[str, ...] = ()  # variables the expression uses that have no value
+
+    def run(self, client: QueryClient) -> list[RangeSeries]:
+        """Sends the query; an instant query's samples come back as one-point series."""
+        if self.instant:
+            return [
+                RangeSeries(s.labels, ((self.end, s.value),))
+                for s in client.query(self.query, self.end)
+            ]
+        return client.query_range(self.query, self.start, self.end, self.step)
+
+    def request(self) -> tuple[str, list[tuple[str, str]]]:
+        """Returns the API path and parameters of the query, as Grafana sends them."""
+        if self.instant:
+            return "/api/v1/query", [("query", self.query), ("time", f"{self.end:.3f}")]
+        return "/api/v1/query_range", [
+            ("query", self.query),
+            ("start", f"{self.start:.3f}"),
+            ("end", f"{self.end:.3f}"),
+            ("step", str(self.step)),
+        ]
+
+
+def refresh_queries(
+    client: QueryClient, dashboard: Mapping[str, Any], scrape_seconds: float, now: float
+) -> list[TargetQuery]:
+    """Returns every Prometheus query a refresh of `dashboard` at `now` sends, in panel
+    order, its variables resolved through `client` as a user opening it gets them."""
+    ago_from, ago_to = default_range(dashboard)
+    start, end = now - ago_from, now - ago_to
+    range_seconds = end - start
+    step = grafana_step(range_seconds, scrape_seconds)
+    variables = resolve_variables(
+        client,
+        dashboard,
+        start,
+        end,
+        builtin_values(int(range_seconds), step, math.ceil(scrape_seconds)),
+    )
+    return [
+        _target_query(panel, target, variables, (start, end), scrape_seconds)
+        for panel in _panels(dashboard.get("panels", []))
+        for target in panel.get("targets", []) or []
+        if not target.get("hide") and _is_prometheus(target, panel)
+    ]
 
 
 def read_panel(
@@ -114,101 +172,26 @@ def read_panel(
     """Returns what each Prometheus target of the panel titled `panel_title` shows over the
     dashboard's default range (ending `now`), by refId, as a user opening it would see it.
     Instant targets give one point at the end. Raises KeyError when no panel has the title."""
-    window, variables = _open(client, dashboard, scrape_seconds, now or time.time())
     panels = [p for p in _panels(dashboard.get("panels", [])) if p.get("title") == panel_title]
     if not panels:
         raise KeyError(f"no panel titled {panel_title!r} in {dashboard.get('title')!r}")
-    shown: dict[str, list[RangeSeries]] = {}
-    for target in panels[0].get("targets", []) or []:
-        if target.get("hide") or not _is_prometheus(target, panels[0]):
-            continue
-        query, start, end, step = _target_query(
-            panels[0], target, variables, window, scrape_seconds
-        )
-        if target.get("instant") and not target.get("range"):
-            samples = client.query(query, end)
-            shown[target["refId"]] = [RangeSeries(s.labels, ((end, s.value),)) for s in samples]
-        else:
-            shown[target["refId"]] = client.query_range(query, start, end, step)
-    return shown
+    queries = refresh_queries(client, dashboard, scrape_seconds, now or time.time())
+    panel_id = int(panels[0].get("id", 0))
+    return {q.ref_id: q.run(client) for q in queries if q.panel_id == panel_id}
 
 
-def _open(
-    client: QueryClient, dashboard: Mapping[str, Any], scrape_seconds: float, now: float
-) -> tuple[tuple[float, float], Variables]:
-    """Returns the default range (start, end) and the variables a user opening it gets."""
-    ago_from, ago_to = default_range(dashboard)
-    start, end = now - ago_from, now - ago_to
-    range_seconds = end - start
-    step = grafana_step(range_seconds, scrape_seconds)
-    variables = resolve_variables(
-        client,
-        dashboard,
-        start,
-        end,
-        builtin_values(int(range_seconds), step, math.ceil(scrape_seconds)),
-    )
-    return (start, end), variables
+# ---- one dashboard -------------------------------------------------------------------------
 
 
 def _check_dashboard(
     client: QueryClient, dashboard: Mapping[str, Any], scrape_seconds: float, now: float
 ) -> list[EmptyTarget]:
-    (start, end), variables = _open(client, dashboard, scrape_seconds, now)
     empty = []
-    for panel in _panels(dashboard.get("panels", [])):
-        for target in panel.get("targets", []) or []:
-            if target.get("hide") or not _is_prometheus(target, panel):
-                continue
-            found = _check_target(
-                client, dashboard, panel, target, variables, (start, end), scrape_seconds
-            )
-            if found is not None:
-                empty.append(found)
+    for query in refresh_queries(client, dashboard, scrape_seconds, now):
+        found = _check_target(client, dashboard, query)
+        if found is not None:
+            empty.append(found)
     return empty
-
-
-def _check_target(
-    client: QueryClient,
-    dashboard: Mapping[str, Any],
-    panel: Mapping[str, Any],
-    target: Mapping[str, Any],
-    variables: Variables,
-    window: tuple[float, float],
-    scrape_seconds: float,
-) -> EmptyTarget | None:
-    expr = str(target.get("expr") or "")
-    query, aligned_start, aligned_end, step = _target_query(
-        panel, target, variables, window, scrape_seconds
-    )
-
-    def empty(reason: str) -> EmptyTarget:
-        unset = [n for n in referenced_names(expr) if n in variables and not variables[n].values]
-        if unset:
-            reason += "; variables without values: " + ", ".join(f"${n}" for n in unset)
-        return EmptyTarget(
-            str(dashboard.get("title", "")),
-            str(dashboard.get("uid", "")),
-            int(panel.get("id", 0)),
-            str(panel.get("title", "")),
-            str(target.get("refId", "")),
-            query,
-            reason,
-        )
-
-    if not expr.strip():
-        return empty("the target has no expression")
-    try:
-        if target.get("instant") and not target.get("range"):
-            samples = client.query(query, aligned_end)
-            values = any(math.isfinite(s.value) for s in samples)
-            reason = None if values else "no value at the end of the range"
-        else:
-            series = client.query_range(query, aligned_start, aligned_end, step)
-            reason = _missing_data(series, aligned_start, aligned_end, step)
-    except QueryError as exc:
-        reason = str(exc)
-    return None if reason is None else empty(reason)
 
 
 def _target_query(
@@ -217,15 +200,55 @@ def _target_query(
     variables: Variables,
     window: tuple[float, float],
     scrape_seconds: float,
-) -> tuple[str, float, float, int]:
-    """Returns the query Grafana sends for a target, its aligned start and end, and step."""
+) -> TargetQuery:
     start, end = window
     minimum = _seconds(target.get("interval")) or _seconds(panel.get("interval"))
     points = int(panel.get("maxDataPoints") or MAX_DATA_POINTS)
     step = grafana_step(end - start, minimum or scrape_seconds, points)
     builtins = builtin_values(int(end - start), step, math.ceil(scrape_seconds))
-    query = interpolate(str(target.get("expr") or ""), variables, builtins)
-    return query, start // step * step, end // step * step, step  # aligned as Grafana does
+    expr = str(target.get("expr") or "")
+    return TargetQuery(
+        int(panel.get("id", 0)),
+        str(panel.get("title", "")),
+        str(target.get("refId", "")),
+        expr,
+        interpolate(expr, variables, builtins),
+        start // step * step,  # as Grafana aligns
+        end // step * step,
+        step,
+        bool(target.get("instant") and not target.get("range")),
+        tuple(n for n in referenced_names(expr) if n in variables and not variables[n].values),
+    )
+
+
+def _check_target(
+    client: QueryClient, dashboard: Mapping[str, Any], query: TargetQuery
+) -> EmptyTarget | None:
+    def empty(reason: str) -> EmptyTarget:
+        if query.unset:
+            reason += "; variables without values: " + ", ".join(f"${n}" for n in query.unset)
+        return EmptyTarget(
+            str(dashboard.get("title", "")),
+            str(dashboard.get("uid", "")),
+            query.panel_id,
+            query.panel_title,
+            query.ref_id,
+            query.query,
+            reason,
+        )
+
+    if not query.expr.strip():
+        return empty("the target has no expression")
+    try:
+        series = query.run(client)
+        if query.instant:
+            values = any(math.isfinite(v) for s in series for _, v in s.points)
+            reason = None if values else "no value at the end of the range"
+        else:
+            reason = _missing_data(series, query.start, query.end, query.step)
+    except QueryError as exc:
+        reason = str(exc)
+    return None if reason is None else empty(reason)
 
 
 def _missing_data(series: list[RangeSeries], start: float, end: float, step: int) -> str | None:

@@ -96,6 +96,11 @@ class QueryClient:
         data = self._get("/api/v1/series", params, f"series {list(match)!r}")
         return [dict(labels) for labels in data]
 
+    def get(self, path: str, params: list[tuple[str, str]]) -> Any:
+        """Returns the decoded `data` of Prometheus' answer to GET `path` (e.g.
+        /api/v1/query_range) with `params`, as JSON values, without converting them."""
+        return self._get(path, params, f"GET {path}")
+
     def _get(self, path: str, params: list[tuple[str, str]], what: str) -> Any:
         try:
             return self._http.get(path, params)

@@ -19,7 +19,13 @@ kube_state / ray / vllm / serve (one exporter each), families (exposition model)
 (the clock), openmetrics (text writers), backfill (promtool), endpoint (live HTTP server).
 """
 
-from generator.synthetic.backfill import BackfillError, BackfillStats, create_blocks
+from generator.synthetic.backfill import (
+    BackfillError,
+    BackfillStats,
+    backfill_history,
+    create_blocks,
+    create_rule_blocks,
+)
 from generator.synthetic.endpoint import MetricsEndpoint
 from generator.synthetic.families import Family, Series
 from generator.synthetic.fleet import (
@@ -70,8 +76,10 @@ __all__ = [
     "Series",
     "Simulation",
     "TrainingJob",
+    "backfill_history",
     "build_fleet",
     "create_blocks",
+    "create_rule_blocks",
     "get_scenario",
     "healthy_conditions",
     "render_text",

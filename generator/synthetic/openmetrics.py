@@ -95,15 +95,15 @@ def write_openmetrics(simulation: Simulation, path: Path | str, end: float) -> H
             while simulation.time <= end:
                 stamp = " " + format_timestamp(simulation.time) + "\n"
                 for family, spool in zip(families, spools, strict=True):
-                    lines = [
-                        f"{s.text} {format_value(s.value)}{stamp}"
-                        for s in family.series
-                        if s.value is not None
-                    ]
+                    lines = _sample_lines(family, stamp)
                     if lines:
                         spool.write("".join(lines))
                         samples += len(lines)
-                        counted.update(id(s) for s in family.series if s.value is not None)
+                        series = family.series
+                        if len(lines) == len(series):
+                            counted.update(map(id, series))
+                        else:
+                            counted.update(id(s) for s in series if s.value is not None)
                 if simulation.start + (simulation.tick + 1) * simulation.step > end:
                     break
                 simulation.advance()
@@ -116,18 +116,29 @@ def write_openmetrics(simulation: Simulation, path: Path | str, end: float) -> H
     return HistoryStats(path, len(counted), samples, first, last, seconds)
 
 
+def _sample_lines(family: Family, stamp: str) -> list[str]:
+    """Returns one line per series with a value, ending in `stamp`. format_value's common
+    case is inlined: a call per sample was a third of the time of a large history."""
+    return [
+        f"{s.text} {int(v) if v.is_integer() and -1e15 < v < 1e15 else format_value(v)}{stamp}"
+        for s in family.series
+        if (v := s.value) is not None
+    ]
+
+
 def _join(families: Sequence[Family], spools: Sequence[IO[str]], path: Path) -> None:
-    """Writes each family's header and spooled samples to `path`, then `# EOF`."""
+    """Writes each family's header and spooled samples to `path`, then `# EOF`; the samples
+    are copied as bytes, never decoded again."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as out:
+    with path.open("wb") as out:
         for family, spool in zip(families, spools, strict=True):
             if spool.tell() == 0:
                 continue
             spool.flush()
-            out.write(openmetrics_header(family))
-            with open(spool.name, encoding="utf-8") as spooled:
+            out.write(openmetrics_header(family).encode("utf-8"))
+            with open(spool.name, "rb") as spooled:
                 shutil.copyfileobj(spooled, out, 1024 * 1024)
-        out.write("# EOF\n")
+        out.write(b"# EOF\n")
 
 
 def render_text(families: Iterable[Family]) -> str:

@@ -187,12 +187,28 @@ def analyses(context: CheckContext) -> list[tuple[ParsedExpression, Analysis]]:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            cached = [(p, analyse(p)) for p in context.expressions if p.ast is not None]
+            cached = _analyse_each(context.expressions)
         finally:
             if collecting:
                 gc.enable()
         context.extra[_ANALYSES] = cached
     return cached
+
+
+def _analyse_each(expressions: list[ParsedExpression]) -> list[tuple[ParsedExpression, Analysis]]:
+    """Analyses each parsed expression; expressions sharing an AST share its analysis."""
+    by_tree: dict[int, Analysis] = {}
+    result = []
+    for parsed in expressions:
+        if parsed.ast is None:
+            continue
+        analysis = by_tree.get(id(parsed.ast))
+        if analysis is None:
+            analysis = by_tree[id(parsed.ast)] = analyse(parsed)
+        else:
+            parsed.__dict__.setdefault("nodes", analysis.nodes)
+        result.append((parsed, analysis))
+    return result
 
 
 Use = tuple[ParsedExpression, Analysis, Selector]
