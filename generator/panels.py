@@ -125,6 +125,48 @@ def heatmap(
     )
 
 
+def bar_gauge(
+    title: str,
+    description: str,
+    unit: str,
+    targets: Sequence[G.Target],
+    *,
+    width: int = 12,
+    height: int = 8,
+    min_value: float | None = None,
+    max_value: float | None = None,
+    steps: Sequence[tuple[str, float]] = (),
+    base: str = "green",
+) -> G.BarGauge:
+    """One horizontal bar per series (e.g. per node), showing each one's last value."""
+    return G.BarGauge(
+        title=title,
+        description=description,
+        targets=list(targets),
+        gridPos=G.GridPos(h=height, w=width, x=0, y=0),
+        # Current Grafana reads fieldConfig and reduceOptions; grafanalib writes fieldOptions.
+        extraJson={
+            "fieldConfig": {
+                "defaults": {
+                    "unit": unit,
+                    "min": min_value,
+                    "max": max_value,
+                    "thresholds": {
+                        "steps": [{"color": base, "value": None}]
+                        + [{"color": color, "value": float(value)} for color, value in steps]
+                    },
+                }
+            },
+            "options": {
+                "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                "displayMode": "gradient",
+                "orientation": "horizontal",
+                "showUnfilled": True,
+            },
+        },
+    )
+
+
 @dataclass(frozen=True)
 class Section:
     """A titled row of panels; panels flow left to right and wrap at the grid width."""
@@ -213,6 +255,49 @@ def _standard_variables(settings: Settings) -> list[G.Template]:
     return [datasource, cluster_variable]
 
 
+# The bundled dashboards (uid, title), linked from every dashboard; their content modules
+# keep these uids (tests/test_bundled_dashboards.py checks both agree).
+BUNDLED_DASHBOARDS = (
+    ("ee6mbjghme96oc", "GPU Training"),
+    ("bec31e71-3ac5-4133-b2e3-b9f75c8ab56c", "Inference"),
+    ("obsgen-gpu-fleet", "GPU Fleet"),
+)
+
+
+def runbooks_index(settings: Settings) -> str:
+    """Returns the runbooks' address: alerts.runbook_url up to its first placeholder (such
+    as {alert}) and the anchor sign before it."""
+    return settings.alerts.runbook_url.split("{", 1)[0].rstrip("#")
+
+
+def _links(settings: Settings, uid: str) -> list[G.DashboardLink]:
+    """Links to the other bundled dashboards, keeping the time range and the variables both
+    have (Grafana passes each as var-<name>), and to the runbooks."""
+    others = [
+        G.DashboardLink(
+            title=title,
+            type="link",
+            uri=f"/d/{other}",
+            icon="dashboard",
+            includeVars=True,
+            keepTime=True,
+            tooltip=f"Open {title} with this time range and these variables",
+        )
+        for other, title in BUNDLED_DASHBOARDS
+        if other != uid
+    ]
+    runbooks = G.DashboardLink(
+        title="Runbooks",
+        type="link",
+        uri=runbooks_index(settings),
+        icon="doc",
+        keepTime=False,
+        targetBlank=True,
+        tooltip="What each alert means, how to confirm it and what to do",
+    )
+    return [*others, runbooks]
+
+
 def dashboard(
     settings: Settings,
     *,
@@ -224,13 +309,15 @@ def dashboard(
     time_from: str = "now-1h",
     tags: Sequence[str] = (),
 ) -> G.Dashboard:
-    """A dashboard with the standard `datasource` and `cluster` variables first."""
+    """A dashboard with the standard `datasource` and `cluster` variables first, linked to the
+    other bundled dashboards and the runbooks."""
     return G.Dashboard(
         uid=uid,
         title=title,
         description=description,
         tags=sorted({*settings.grafana.tags, *tags}),
         templating=G.Templating(list=[*_standard_variables(settings), *variables]),
+        links=_links(settings, uid),
         panels=layout(sections),
         time=G.Time(time_from, "now"),
         refresh=settings.grafana.refresh,

@@ -18,7 +18,8 @@ from generator.deliver.grafana import retry
 
 TRAINING_UID = "ee6mbjghme96oc"
 INFERENCE_UID = "bec31e71-3ac5-4133-b2e3-b9f75c8ab56c"
-BUNDLED_UIDS = {TRAINING_UID, INFERENCE_UID}
+FLEET_UID = "obsgen-gpu-fleet"
+BUNDLED_UIDS = {TRAINING_UID, INFERENCE_UID, FLEET_UID}
 
 
 def grafana_environment(

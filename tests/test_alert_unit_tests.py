@@ -160,7 +160,8 @@ def expect_silence(case: dict[str, Any]) -> None:
 
 
 def expect_other_severity(case: dict[str, Any]) -> None:
-    case["exp_alerts"][0]["exp_labels"]["severity"] = "info"
+    labels = case["exp_alerts"][0]["exp_labels"]
+    labels["severity"] = "warning" if labels["severity"] == "info" else "info"
 
 
 def expect_other_summary(case: dict[str, Any]) -> None:

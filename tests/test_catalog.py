@@ -309,3 +309,23 @@ def test_recording_rules_follow_the_level_metric_operation_convention(
         assert METRIC_NAME.match(name)
         assert name.count(":") == 2, name
         assert name not in catalog  # a recorded series must never shadow an exporter metric
+
+
+def test_latency_histograms_know_their_bucket_bounds_per_engine(catalog: Catalog) -> None:
+    """The SLO counts a request as good in the bucket le=target, so settings check targets
+    against these bounds: ascending, and V0's (before vLLM 0.8) where they were shorter."""
+    histograms = [m for m in catalog.metrics if m.buckets]
+    assert {m.name for m in histograms} >= {
+        "vllm:time_to_first_token_seconds",
+        "vllm:e2e_request_latency_seconds",
+        "vllm:inter_token_latency_seconds",
+    }
+    for metric in histograms:
+        assert metric.type == "histogram"
+        for bounds in (metric.buckets, metric.buckets_v0):
+            assert list(bounds) == sorted(set(bounds)), metric.name
+        assert metric.bucket_bounds("0.11") == metric.buckets
+    ttft = catalog.get("vllm:time_to_first_token_seconds")
+    assert ttft is not None
+    assert ttft.bucket_bounds("0.7.3")[-1] == 10.0  # V0 quantiles saturate at 10 s
+    assert ttft.bucket_bounds("0.8")[-1] == 2560.0

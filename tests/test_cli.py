@@ -18,11 +18,15 @@ from generator import __version__
 BUNDLED_OUTPUTS = {
     "dashboards/gpu-workloads/ee6mbjghme96oc.json",
     "dashboards/gpu-workloads/bec31e71-3ac5-4133-b2e3-b9f75c8ab56c.json",
+    "dashboards/gpu-workloads/obsgen-gpu-fleet.json",
+    "rules/fleet.rules.yaml",
     "rules/gpu_health.rules.yaml",
     "rules/inference.rules.yaml",
     "alertmanager/alertmanager.yaml",
     "kubernetes/dashboards/ee6mbjghme96oc.yaml",
     "kubernetes/dashboards/bec31e71-3ac5-4133-b2e3-b9f75c8ab56c.yaml",
+    "kubernetes/dashboards/obsgen-gpu-fleet.yaml",
+    "kubernetes/rules/fleet.yaml",
     "kubernetes/rules/gpu-health.yaml",
     "kubernetes/rules/inference.yaml",
     "kubernetes/monitors/ray-head.yaml",
@@ -32,6 +36,8 @@ BUNDLED_OUTPUTS = {
     "kubernetes/kustomization.yaml",
     "manifest.json",
 }
+DASHBOARD_FILES = sorted(p for p in BUNDLED_OUTPUTS if p.startswith("dashboards/"))
+RULE_FILES = sorted(p for p in BUNDLED_OUTPUTS if p.startswith("rules/"))
 SUMMARY = re.compile(
     r"^obsgen: (?P<dashboards>\d+) dashboards, (?P<rule_files>\d+) rule files "
     r"\((?P<rules>\d+) rules\), (?P<alertmanager>\d+) Alertmanager config "
@@ -172,6 +178,7 @@ def test_the_manifest_lists_every_artifact_with_its_hash(build_cli, tmp_path: Pa
     assert {e["uid"] for e in entries if e["kind"] == "dashboard"} == {
         "ee6mbjghme96oc",
         "bec31e71-3ac5-4133-b2e3-b9f75c8ab56c",
+        "obsgen-gpu-fleet",
     }
 
 
@@ -181,16 +188,16 @@ def test_the_summary_names_the_counts(build_cli, tmp_path: Path) -> None:
     counts = summary(result.output)
     rule_count = sum(
         len(group["rules"])
-        for path in ("rules/gpu_health.rules.yaml", "rules/inference.rules.yaml")
+        for path in RULE_FILES
         for group in yaml.safe_load((out / path).read_text(encoding="utf-8"))["groups"]
     )
-    assert counts["dashboards"] == "2"
-    assert counts["rule_files"] == "2"
+    assert counts["dashboards"] == str(len(DASHBOARD_FILES))
+    assert counts["rule_files"] == str(len(RULE_FILES))
     assert counts["rules"] == str(rule_count)
     assert (counts["alertmanager"], counts["receivers"]) == ("1", "3")
-    # 2 ConfigMaps, 2 PrometheusRules, 3 PodMonitors, 1 ServiceMonitor (the kustomization
-    # is a file, not an object).
-    assert counts["kubernetes"] == "8"
+    # A ConfigMap per dashboard, a PrometheusRule per rule file, 3 PodMonitors, 1
+    # ServiceMonitor (the kustomization is a file, not an object).
+    assert counts["kubernetes"] == str(len(DASHBOARD_FILES) + len(RULE_FILES) + 4)
     assert counts["out"] == str(out)
     assert (counts["written"], counts["unchanged"], counts["removed"]) == (
         str(len(BUNDLED_OUTPUTS)),
@@ -249,14 +256,20 @@ def test_a_changed_setting_rewrites_only_the_files_it_changes(
     # manifest; dashboards, their ConfigMaps, the monitors and the Alertmanager configuration
     # stay as they were.
     assert rewritten == {
+        "rules/fleet.rules.yaml",
         "rules/gpu_health.rules.yaml",
         "rules/inference.rules.yaml",
+        "kubernetes/rules/fleet.yaml",
         "kubernetes/rules/gpu-health.yaml",
         "kubernetes/rules/inference.yaml",
         "manifest.json",
     }
     counts = summary(result.output)
-    assert (counts["written"], counts["unchanged"]) == ("5", str(len(BUNDLED_OUTPUTS) - 5))
+    written = len(rewritten)
+    assert (counts["written"], counts["unchanged"]) == (
+        str(written),
+        str(len(BUNDLED_OUTPUTS) - written),
+    )
 
 
 @pytest.mark.parametrize(
@@ -369,7 +382,7 @@ def test_python_m_generator_builds(project_root: Path, tmp_path: Path) -> None:
     completed = _run_module(project_root, "build", "--out", str(out))
     assert completed.returncode == 0, completed.stderr
     assert "Traceback" not in completed.stderr
-    assert summary(completed.stdout)["dashboards"] == "2"
+    assert summary(completed.stdout)["dashboards"] == str(len(DASHBOARD_FILES))
     assert set(files_under(out)) == BUNDLED_OUTPUTS
 
 

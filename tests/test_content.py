@@ -155,7 +155,8 @@ def test_team_directories_add_dashboards_and_alerts(
         alerts.parent,
     )
     assert result.exit_code == 0, result.output
-    assert "4 dashboards, 3 rule files" in result.output
+    dashboards, rule_files = len(discover("dashboards")) + 2, len(discover("alerts")) + 1
+    assert f"{dashboards} dashboards, {rule_files} rule files" in result.output
 
     by_path = {entry["path"]: entry for entry in manifest_of(out)}
     for module, uid in ((first, "team-a-gpus"), (second, "team-b-svc")):

@@ -43,6 +43,7 @@ from generator.settings import (
 
 TRAINING_UID = "ee6mbjghme96oc"
 INFERENCE_UID = "bec31e71-3ac5-4133-b2e3-b9f75c8ab56c"
+FLEET_UID = "obsgen-gpu-fleet"
 
 
 def variant(prefix: str, naming: str, pod_label: str, cluster: bool) -> Settings:
@@ -99,7 +100,7 @@ def targets(
 
 def test_every_target_of_every_bundled_dashboard_has_data(fleet: FleetPrometheus) -> None:
     dashboards = fleet.dashboards()
-    assert {d["uid"] for d in dashboards} == {TRAINING_UID, INFERENCE_UID}
+    assert {d["uid"] for d in dashboards} == {TRAINING_UID, INFERENCE_UID, FLEET_UID}
     assert len(targets(dashboards)) >= 20
     empty = check(fleet, dashboards)
     assert not empty, "panels without data:\n" + "\n".join(e.describe() for e in empty)

@@ -26,7 +26,9 @@ from generator.kubernetes.names import DNS1123_LABEL, DNS1123_SUBDOMAIN
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_CRDS = PROJECT_ROOT.parent / "shared" / "reference" / "crds"
 KUBERNETES_VERSIONS = ["1.25", "1.30", "1.37"]
-UIDS = ("ee6mbjghme96oc", "bec31e71-3ac5-4133-b2e3-b9f75c8ab56c")
+UIDS = ("ee6mbjghme96oc", "bec31e71-3ac5-4133-b2e3-b9f75c8ab56c", "obsgen-gpu-fleet")
+RULE_MODULES = ("fleet", "gpu_health", "inference")  # alerts/*.py, one PrometheusRule each
+RULE_OBJECTS = [f"rules/{module.replace('_', '-')}.yaml" for module in RULE_MODULES]
 # Every optional kind on, every choice away from its default.
 EVERYTHING = """\
 kubernetes:
@@ -155,7 +157,7 @@ def test_every_object_matches_the_projects_schema(built, variant: str) -> None:
 @pytest.mark.parametrize("variant", every_object())
 def test_configmaps_are_valid_for_the_kubernetes_api(built, variant: str, version: str) -> None:
     configmaps = by_kind(built[variant], "ConfigMap")
-    assert len(configmaps) == 2
+    assert len(configmaps) == len(UIDS)
     for path, document in configmaps.items():
         # strict: unknown fields are errors too; raises ValidationError on any mistake.
         assert kubernetes_validate.validate(document, version, strict=True), path
@@ -268,8 +270,8 @@ def test_one_prometheus_rule_per_rule_module_with_the_same_groups(build) -> None
     kubernetes = build()
     out = kubernetes.parent
     rules = by_kind(load_objects(kubernetes), "PrometheusRule")
-    assert sorted(rules) == ["rules/gpu-health.yaml", "rules/inference.yaml"]
-    for module in ("gpu_health", "inference"):
+    assert sorted(rules) == RULE_OBJECTS
+    for module in RULE_MODULES:
         document = rules[f"rules/{module.replace('_', '-')}.yaml"]
         rule_file = yaml.safe_load((out / f"rules/{module}.rules.yaml").read_text())
         assert document["apiVersion"] == "monitoring.coreos.com/v1"
@@ -380,15 +382,8 @@ def test_disabled_kinds_are_not_written(build) -> None:
         "    vllm: {enabled: false}\n    dcgm: {enabled: false}\n"
     )
     objects = load_objects(kubernetes)
-    assert sorted(objects) == [
-        "kustomization.yaml",
-        "rules/gpu-health.yaml",
-        "rules/inference.yaml",
-    ]
-    assert objects["kustomization.yaml"]["resources"] == [
-        "rules/gpu-health.yaml",
-        "rules/inference.yaml",
-    ]
+    assert sorted(objects) == ["kustomization.yaml", *RULE_OBJECTS]
+    assert objects["kustomization.yaml"]["resources"] == RULE_OBJECTS
 
 
 @pytest.mark.parametrize("encoding", ["json", "gzipJson"])
@@ -435,7 +430,8 @@ def test_builds_are_byte_identical(build) -> None:
 
     one, two = build(EVERYTHING), build(EVERYTHING)
     assert files(one) == files(two)
-    assert len(files(one)) == 11  # 2 ConfigMaps, 2 GrafanaDashboards, 2 rules, 4 monitors, 1
+    # A ConfigMap and a GrafanaDashboard per dashboard, the rules, 4 monitors, 1 kustomization.
+    assert len(files(one)) == 2 * len(UIDS) + len(RULE_MODULES) + 4 + 1
 
 
 def test_obsgen_validate_checks_what_reaches_the_cluster(build, run_cli) -> None:
@@ -443,7 +439,8 @@ def test_obsgen_validate_checks_what_reaches_the_cluster(build, run_cli) -> None
     result = run_cli("validate", kubernetes, "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == []
-    assert "in 4 documents" in result.stderr  # 2 dashboards from ConfigMaps, 2 PrometheusRules
+    # The dashboards inside the ConfigMaps and the PrometheusRules.
+    assert f"in {len(UIDS) + len(RULE_MODULES)} documents" in result.stderr
 
 
 def test_obsgen_validate_reports_the_size_of_the_bundled_builds_objects(

@@ -212,6 +212,27 @@ BAD_SETTINGS = [
         id="runbook-url-without-placeholder",
     ),
     pytest.param(
+        "thresholds:\n  ttft_target_seconds: 2\n",
+        [
+            "{path}:2:3:",
+            "'thresholds.ttft_target_seconds' (2) is not a bucket bound of "
+            "vllm:time_to_first_token_seconds in vLLM 0.11",
+            "use one of 0.001,",
+            " 1, 2.5, 5, ",
+        ],
+        id="latency-target-between-buckets",
+    ),
+    pytest.param(
+        'exporters:\n  vllm: {version: "0.7.3"}\nthresholds:\n  e2e_target_seconds: 120\n',
+        ["{path}:4:3:", "'thresholds.e2e_target_seconds' (120)", "vLLM 0.7.3", ", 50, 60"],
+        id="latency-target-above-the-v0-buckets",
+    ),
+    pytest.param(
+        "thresholds:\n  inter_token_target_seconds: 0.25\n",
+        ["{path}:2:3:", "'thresholds.inter_token_target_seconds' (0.25)", "0.2, 0.3"],
+        id="inter-token-target-between-buckets",
+    ),
+    pytest.param(
         "kubernetes:\n  rule_labels:\n    release: 1\n",
         ["{path}:3:5:", "'kubernetes.rule_labels.release'", "string"],
         id="non-string-label-value",

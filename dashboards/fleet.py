@@ -1,0 +1,379 @@
+"""GPU Fleet: every GPU by node and model; which are busy, which pods hold GPUs they leave
+idle and how many GPU-hours that wastes, and the fleet's health (XID, ECC, heat, power).
+
+MIG-aware: a device is a whole GPU or one MIG instance (generator/fleet_queries.py), so a MIG
+slice is never counted as a GPU. Variables `node` and `gpu_model` narrow the DCGM side;
+`namespace` (the name the other dashboards use) narrows the pods that hold GPUs.
+"""
+
+from __future__ import annotations
+
+import grafanalib.core as G
+
+from generator.fleet_queries import (
+    GPU_MODEL,
+    GPU_RESOURCES,
+    INVENTORY_METRIC,
+    MIG_INSTANCE,
+    MIG_PROFILE,
+    NODE,
+    WHOLE_GPU,
+    FleetQueries,
+)
+from generator.panels import (
+    Section,
+    bar_gauge,
+    dashboard,
+    heatmap,
+    query_variable,
+    stat,
+    target,
+    timeseries,
+)
+from generator.queries import Queries, aggregate, matcher
+from generator.settings import Settings
+
+UID = "obsgen-gpu-fleet"
+GPU_HOURS = "suffix: GPU-h"
+LEAST_ACTIVE_PODS = 20  # the bar gauge lists this many pods, least active first
+ACTIVITY_BANDS = (0.25, 0.5, 0.75)  # heatmap band bounds above the idle ratio
+MEBIHERTZ = 1_000_000  # DCGM reports clocks in MHz; Grafana's hertz unit scales itself
+
+
+def instant(expr: str, legend: str = "") -> G.Target:
+    """A target read at the end of the range, as stats and bar gauges show it."""
+    return target(expr, legend, instant=True)
+
+
+def count_stat(
+    fleet: FleetQueries, title: str, description: str, condition: str, color: str = "orange"
+) -> G.Panel:
+    """A stat of how many series meet `condition` now (0 when none), coloured from one on."""
+    return stat(
+        title,
+        description,
+        "none",
+        [instant(fleet.count_or_zero(condition))],
+        width=4,
+        steps=[(color, 1)],
+    )
+
+
+def idle_gpu_hours(fleet: FleetQueries, *by: str) -> str:
+    """Device-hours spent allocated but idle over the dashboard's range: the idle count sampled
+    every $__interval (as fine as the panel draws), times the interval in hours."""
+    per_step = fleet.count_or_zero(fleet.idle(fleet.held_device_activity()), *by)
+    return f"sum_over_time({per_step}[$__range:$__interval]) * $__interval_ms / 3600000"
+
+
+def activity_bands(fleet: FleetQueries, idle_ratio: float) -> str:
+    """Cumulative device counts at or below each activity bound, as `le` buckets a heatmap
+    reads (the idle ratio is the first bound)."""
+    activity = fleet.device_activity()
+    bounds = sorted({idle_ratio, *(b for b in ACTIVITY_BANDS if b > idle_ratio)})
+    counts = [(fleet.count_or_zero(f"{activity} <= {b:g}"), f"{b:g}") for b in bounds]
+    counts.append((fleet.count_or_zero(activity), "+Inf"))
+    buckets = [f'label_replace({count}, "le", "{le}", "", "")' for count, le in counts]
+    return " or ".join(buckets)
+
+
+def overview_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
+    held = fleet.held_device_activity()
+    mig = fleet.q.selector(INVENTORY_METRIC, *fleet.scope, matcher(MIG_INSTANCE, "", "!="))
+    return [
+        stat(
+            "GPUs",
+            "Physical GPUs DCGM reports on the selected nodes and models; a GPU split into MIG "
+            "instances counts once.",
+            "none",
+            [instant(fleet.physical_gpus())],
+            width=4,
+        ),
+        stat(
+            "GPUs allocated",
+            "Devices (whole GPUs or MIG instances) held by running pods that request "
+            "nvidia.com/gpu or a MIG resource in Kubernetes (kube-state-metrics requests joined "
+            "with DCGM's pod labels).",
+            "none",
+            [instant(fleet.count_or_zero(held))],
+            width=4,
+        ),
+        count_stat(
+            fleet,
+            "GPUs allocated but idle",
+            f"Allocated devices whose activity is below "
+            f"{settings.thresholds.gpu_idle_ratio:.0%} (thresholds.gpu_idle_ratio) right now. "
+            f"Held for {settings.alerts.idle_allocated_after}, they raise GpusAllocatedIdle.",
+            fleet.idle(held),
+        ),
+        stat(
+            "GPU-hours allocated but idle",
+            "Device-hours that allocated devices spent idle over the selected time range: "
+            "capacity that pods held and nobody could use.",
+            GPU_HOURS,
+            [instant(idle_gpu_hours(fleet))],
+            width=4,
+            decimals=1,
+            steps=[("orange", 1)],
+        ),
+        stat(
+            "Fleet activity",
+            "Average share of time the devices' graphics engines were busy (DCGM "
+            "GR_ENGINE_ACTIVE, per MIG instance where MIG is on).",
+            "percentunit",
+            [instant(aggregate("avg", fleet.device_activity(), fleet.by()))],
+            width=4,
+        ),
+        stat(
+            "MIG instances",
+            "MIG instances DCGM reports (series with GPU_I_ID); 0 when no GPU is partitioned.",
+            "none",
+            [instant(fleet.count_or_zero(mig))],
+            width=4,
+        ),
+    ]
+
+
+def activity_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
+    idle_ratio = settings.thresholds.gpu_idle_ratio
+    inventory = fleet.q.selector(INVENTORY_METRIC, *fleet.scope)
+    profile = f'label_replace({inventory}, "{MIG_PROFILE}", "{WHOLE_GPU}", "{MIG_PROFILE}", "")'
+    per_device = aggregate("count", profile, fleet.device)
+    by_node = aggregate("avg", fleet.device_activity(), fleet.by(NODE))
+    return [
+        heatmap(
+            "Device activity across the fleet",
+            f"How many devices ran at each activity level over time: the lowest band (up to "
+            f"{idle_ratio:.0%}) holds the idle ones. A fleet doing its work is dark at the top.",
+            "percentunit",
+            [target(activity_bands(fleet, idle_ratio), "{{le}}", heatmap=True)],
+        ),
+        timeseries(
+            "Activity by node",
+            "Average activity of the devices of each node. The line marks the idle ratio.",
+            "percentunit",
+            [target(by_node, f"{{{{{NODE}}}}}")],
+            min_value=0,
+            max_value=1,
+            steps=[("orange", idle_ratio)],
+        ),
+        bar_gauge(
+            "Average activity by node",
+            "Each node's devices' average activity now; red below the idle ratio.",
+            "percentunit",
+            [instant(by_node, f"{{{{{NODE}}}}}")],
+            width=8,
+            min_value=0,
+            max_value=1,
+            base="red",
+            steps=[("green", idle_ratio)],
+        ),
+        bar_gauge(
+            "GPUs by model",
+            "Physical GPUs of each model (DCGM modelName, not vLLM's model_name).",
+            "none",
+            [instant(fleet.physical_gpus(GPU_MODEL), f"{{{{{GPU_MODEL}}}}}")],
+            width=8,
+        ),
+        bar_gauge(
+            "Devices by MIG profile",
+            f"Devices by MIG profile (GPU_I_PROFILE, e.g. 1g.10gb); GPUs that are not "
+            f"partitioned show as '{WHOLE_GPU}'. Allocation counts these devices.",
+            "none",
+            [instant(aggregate("count", per_device, fleet.by(MIG_PROFILE)), "{{GPU_I_PROFILE}}")],
+            width=8,
+        ),
+    ]
+
+
+def idle_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
+    held = fleet.held_device_activity()
+    idle = fleet.idle(held)
+    per_pod = aggregate("max", held, fleet.by("namespace", "pod"))
+    return [
+        timeseries(
+            "Allocated but idle devices by namespace",
+            "Devices that running pods of each namespace hold while they stay below the idle "
+            "ratio; a single 0 when there are none.",
+            "none",
+            [target(fleet.count_or_zero(idle, "namespace"), "{{namespace}}")],
+            min_value=0,
+            stacked=True,
+        ),
+        bar_gauge(
+            "Allocated but idle devices by node",
+            "Where the idle allocated devices are, node by node, now.",
+            "none",
+            [instant(fleet.count_or_zero(idle, NODE), f"{{{{{NODE}}}}}")],
+            steps=[("orange", 1)],
+        ),
+        bar_gauge(
+            "Least active pods holding GPUs",
+            f"The {LEAST_ACTIVE_PODS} pods whose busiest device is the least active now; red "
+            f"below the idle ratio.",
+            "percentunit",
+            [instant(f"bottomk({LEAST_ACTIVE_PODS}, {per_pod})", "{{namespace}}/{{pod}}")],
+            min_value=0,
+            max_value=1,
+            base="red",
+            steps=[("green", settings.thresholds.gpu_idle_ratio)],
+        ),
+        bar_gauge(
+            "GPU-hours allocated but idle by namespace",
+            "Device-hours each namespace's pods held idle over the selected time range.",
+            GPU_HOURS,
+            [instant(idle_gpu_hours(fleet, "namespace"), "{{namespace}}")],
+        ),
+    ]
+
+
+def health_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
+    q, scope = fleet.q, fleet.scope
+    limits = settings.thresholds
+    per_gpu = fleet.by(NODE, "UUID")
+    xid = aggregate("max", q.selector("DCGM_FI_DEV_XID_ERRORS", *scope), per_gpu)
+    temperature = aggregate("max", q.selector("DCGM_FI_DEV_GPU_TEMP", *scope), per_gpu)
+    idle_gpus = fleet.idle(aggregate("max", fleet.activity(), per_gpu))
+    sm_clock = aggregate("min", q.selector("DCGM_FI_DEV_SM_CLOCK", *scope), per_gpu)
+    # Idle GPUs drop their clocks on purpose: only busy ones can show throttling.
+    busy_clock = f"{sm_clock} unless on ({', '.join(per_gpu)}) ({idle_gpus})"
+    remapped = [
+        target(
+            aggregate(
+                "sum",
+                q.rate(f"DCGM_FI_DEV_{kind}_REMAPPED_ROWS", *scope, function="increase"),
+                fleet.by(NODE),
+            ),
+            f"{{{{{NODE}}}}} {kind.lower()}",
+        )
+        for kind in ("UNCORRECTABLE", "CORRECTABLE")
+    ]
+    return [
+        timeseries(
+            "GPUs with an XID error, by node",
+            "GPUs whose driver reported an XID (DCGM keeps the last code until a reset). "
+            "Hardware XIDs (48, 63, 64, 74, 79, 92-95, 119, 120) raise GpuXidHardwareError.",
+            "none",
+            [target(fleet.count_or_zero(f"{xid} > 0", NODE), f"{{{{{NODE}}}}}")],
+            width=8,
+            min_value=0,
+        ),
+        timeseries(
+            "ECC: rows remapped",
+            "Memory rows remapped after ECC errors, per node and interval (Ampere and later "
+            "remap rows instead of retiring pages). Uncorrectable ones mean the job on that GPU "
+            "saw corrupted memory; drain the node when they grow.",
+            "none",
+            remapped,
+            width=8,
+            min_value=0,
+        ),
+        count_stat(
+            fleet,
+            "GPUs with a failed row remap",
+            "GPUs that ran out of spare rows (DCGM_FI_DEV_ROW_REMAP_FAILURE): they need a reset "
+            "or replacement.",
+            f"{q.selector('DCGM_FI_DEV_ROW_REMAP_FAILURE', *scope)} > 0",
+            color="red",
+        ),
+        count_stat(
+            fleet,
+            "GPUs above the warning temperature",
+            f"GPUs hotter than {limits.gpu_temperature_warning_celsius:g} °C now; the driver "
+            f"throttles their clocks (thermal throttling).",
+            f"{temperature} > {limits.gpu_temperature_warning_celsius:g}",
+        ),
+        timeseries(
+            "Hottest GPU by node",
+            "Highest GPU temperature of each node; lines at the warning and critical "
+            "temperatures of the GPU health alerts.",
+            "celsius",
+            [target(aggregate("max", temperature, fleet.by(NODE)), f"{{{{{NODE}}}}}")],
+            width=8,
+            steps=[
+                ("orange", limits.gpu_temperature_warning_celsius),
+                ("red", limits.gpu_temperature_critical_celsius),
+            ],
+        ),
+        timeseries(
+            "Lowest SM clock of busy GPUs, by node",
+            "Slowest streaming-multiprocessor clock among each node's busy GPUs. A drop while "
+            "the GPU is busy is throttling: thermal when it is hot, power when it draws its "
+            "limit (DCGM's violation counters are off in the default counter set).",
+            "hertz",
+            [
+                target(
+                    f"{aggregate('min', busy_clock, fleet.by(NODE))} * {MEBIHERTZ}",
+                    f"{{{{{NODE}}}}}",
+                )
+            ],
+            width=8,
+            min_value=0,
+        ),
+        timeseries(
+            "Power draw by node",
+            "Power the GPUs of each node draw together. Flat at the boards' limit while clocks "
+            "drop means power throttling.",
+            "watt",
+            [
+                target(
+                    aggregate("sum", q.selector("DCGM_FI_DEV_POWER_USAGE", *scope), fleet.by(NODE)),
+                    f"{{{{{NODE}}}}}",
+                )
+            ],
+            width=8,
+            min_value=0,
+        ),
+    ]
+
+
+def build(settings: Settings) -> G.Dashboard:
+    q = Queries(settings)
+    node = matcher(NODE, "$node")
+    variables = [
+        query_variable(
+            "node",
+            "Node",
+            q.label_values(NODE, INVENTORY_METRIC),
+            multi=True,
+            include_all=True,
+        ),
+        query_variable(
+            "gpu_model",
+            "GPU model",
+            q.label_values(GPU_MODEL, INVENTORY_METRIC, node),
+            multi=True,
+            include_all=True,
+        ),
+        query_variable(
+            "namespace",
+            "Namespace",
+            q.label_values(
+                "namespace",
+                "kube_pod_container_resource_requests",
+                matcher("resource", GPU_RESOURCES),
+            ),
+            multi=True,
+            include_all=True,
+        ),
+    ]
+    fleet = FleetQueries(
+        q,
+        scope=(node, matcher(GPU_MODEL, "$gpu_model")),
+        pods=(matcher("namespace", "$namespace"),),
+    )
+    return dashboard(
+        settings,
+        uid=UID,
+        title="GPU Fleet",
+        description="Every GPU of the cluster by node and model: activity, GPUs that pods hold "
+        "but leave idle and the GPU-hours that costs, and hardware health. MIG-aware.",
+        variables=variables,
+        sections=[
+            Section("Overview", overview_panels(fleet, settings)),
+            Section("Activity", activity_panels(fleet, settings)),
+            Section("Allocated but idle", idle_panels(fleet, settings)),
+            Section("Health: XID, ECC, heat, power", health_panels(fleet, settings)),
+        ],
+        tags=["fleet"],
+    )

@@ -1,0 +1,98 @@
+"""PromQL of the GPU fleet: devices (whole GPUs and MIG instances), their activity, and which
+of them pods hold without using them. Shared by dashboards/fleet.py and alerts/fleet.py, so the
+dashboard and the alert agree on what "allocated but idle" means.
+
+A device is what a pod is given: a whole GPU, or one MIG instance of it. DCGM reports a MIG
+instance as its own series, with the parent's `gpu`/`UUID` plus `GPU_I_ID` and `GPU_I_PROFILE`,
+so devices are keyed by node, UUID and GPU_I_ID, and physical GPUs by node and UUID only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator.queries import Queries, aggregate, matcher
+
+NODE = "Hostname"
+GPU_MODEL = "modelName"
+MIG_INSTANCE = "GPU_I_ID"
+MIG_PROFILE = "GPU_I_PROFILE"
+WHOLE_GPU = "whole GPU"  # the profile shown for devices that are not MIG instances
+# kube-state-metrics' sanitised extended resources: whole GPUs, and MIG slices (mixed strategy).
+GPU_RESOURCES = "nvidia_com_gpu|nvidia_com_mig_.+"
+# One series per physical GPU (always exported, whatever the workload).
+INVENTORY_METRIC = "DCGM_FI_DEV_FB_USED"
+ALLOCATED_ACTIVITY = "device:gpu_activity_allocated:max"
+
+
+@dataclass(frozen=True)
+class FleetQueries:
+    """Builders of fleet expressions; `scope` matchers (node, GPU model) apply to DCGM series,
+    `pods` matchers (namespace) to the Kubernetes pods that request GPUs."""
+
+    q: Queries
+    scope: tuple[str, ...] = ()
+    pods: tuple[str, ...] = ()
+
+    def by(self, *labels: str) -> tuple[str, ...]:
+        """Grouping labels plus the cluster label in multi-cluster mode."""
+        return self.q.by(*labels)
+
+    @property
+    def device(self) -> tuple[str, ...]:
+        """The labels that tell one device (GPU or MIG instance) from another."""
+        return (NODE, GPU_MODEL, "UUID", MIG_INSTANCE, MIG_PROFILE)
+
+    def activity(self, *matchers: str) -> str:
+        """Raw per-device activity, 0-1: the graphics engine's active share (DCGM 4+, also
+        per MIG instance), else the utilisation gauge scaled from percent."""
+        if int(self.q.settings.exporters.dcgm.version.split(".")[0]) >= 4:
+            return self.q.selector("DCGM_FI_PROF_GR_ENGINE_ACTIVE", *self.scope, *matchers)
+        return f"({self.q.selector('DCGM_FI_DEV_GPU_UTIL', *self.scope, *matchers)} / 100)"
+
+    def device_activity(self) -> str:
+        """Activity of every device, one series each."""
+        return aggregate("max", self.activity(), self.by(*self.device))
+
+    def physical_gpus(self, *by: str) -> str:
+        """Number of physical GPUs (MIG instances of one GPU count once), kept apart by `by`."""
+        inventory = self.q.selector(INVENTORY_METRIC, *self.scope)
+        per_gpu = aggregate("count", inventory, self.by(*by, NODE, "UUID"))
+        return aggregate("count", per_gpu, self.by(*by))
+
+    def devices(self, *by: str) -> str:
+        """Number of devices (whole GPUs and MIG instances), kept apart by `by`."""
+        per_device = aggregate("count", self.q.selector(INVENTORY_METRIC, *self.scope), self.device)
+        return aggregate("count", per_device, self.by(*by))
+
+    def held_device_activity(self) -> str:
+        """Activity of each device a running pod holds and requested through Kubernetes, with
+        the pod in `namespace`/`pod` whatever DCGM's label style; one series per device."""
+        labels = self.q.dcgm_labels
+        held = self.activity(matcher(labels.pod, "", "!="))
+        for target, source in (("pod", labels.pod), ("namespace", labels.namespace)):
+            if source != target:  # the target label holds the exporter pod's own name
+                held = f'label_join({held}, "{target}", "", "{source}")'
+        per_device = aggregate("max", held, self.by(*self.device, "namespace", "pod"))
+        pod = self.by("namespace", "pod")
+        on_pod = f"on ({', '.join(pod)})"
+        requests = self.q.selector(
+            "kube_pod_container_resource_requests", matcher("resource", GPU_RESOURCES), *self.pods
+        )
+        running = self.q.selector("kube_pod_status_phase", matcher("phase", "Running", "="))
+        # Requests outlive their pods (finished pods keep them): only running pods hold GPUs.
+        return (
+            f"{per_device} and {on_pod} ({aggregate('sum', requests, pod)} > 0) "
+            f"and {on_pod} ({running} == 1)"
+        )
+
+    def idle(self, activity: str) -> str:
+        """The devices of `activity` below the idle ratio of the settings."""
+        # Parenthesised: `<` binds tighter than the `and` of a joined expression.
+        return f"({activity}) < {self.q.settings.thresholds.gpu_idle_ratio:g}"
+
+    def count_or_zero(self, expr: str, *by: str) -> str:
+        """Number of series of `expr`, or 0 when there is none but the fleet reports GPUs (a
+        fleet without the problem); `on()` keeps that 0 out while any group has series."""
+        reported = aggregate("count", self.q.selector(INVENTORY_METRIC, *self.scope), self.by())
+        return f"({aggregate('count', expr, self.by(*by))} or on () (0 * {reported}))"
