@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import grafanalib.core as G
 
-from generator.panels import Section, dashboard, query_variable, target, timeseries
+from generator.bottleneck import (
+    DISK_DEVICES,
+    JobBottleneck,
+    value_mappings,
+    verdict_description,
+    verdict_query,
+)
+from generator.panels import Section, dashboard, query_variable, stat, target, timeseries
 from generator.queries import Queries, aggregate, matcher
 from generator.settings import Settings
 
@@ -17,187 +24,581 @@ UID = "ee6mbjghme96oc"
 JOB_PODS = "$job-.*"
 # node-exporter's instance is <host IP>:<port>; the instance variable holds host IPs.
 NODE_INSTANCE = "(${instance:regex}):[0-9]+"
-# Physical block devices only: partitions and device-mapper stacks would count bytes twice.
-DISK_DEVICES = "(/dev/)?(nvme[0-9]+n[0-9]+|sd[a-z]+|vd[a-z]+|xvd[a-z]+|md[0-9]+)"
 # Virtual interfaces (pod veths, CNI bridges, tunnels) would double-count pod traffic.
 VIRTUAL_NICS = "lo|veth.*|cali.*|cilium.*|lxc.*|flannel.*|cni.*|docker.*|vxlan.*|tunl.*|eni.*"
+PROFILING_MISSING = (
+    "No profiling data: needs a datacenter GPU (Volta or newer) and DCGM's profiling module"
+)
+CUSTOM_COUNTERS_MISSING = (
+    "Not collected: enable this DCGM profiling field in the exporter's counters CSV"
+)
+FULL_WIDTH = 24
 
 
-def gpu_panels(q: Queries, settings: Settings) -> list[G.Panel]:
-    gpu = q.dcgm_labels
-    job_gpus = q.dcgm_workload("$namespace", JOB_PODS)
-    per_gpu = (gpu.pod, "Hostname", "gpu")
-    framebuffer_used = aggregate("sum", q.selector("DCGM_FI_DEV_FB_USED", *job_gpus), per_gpu)
-    framebuffer_free = aggregate("sum", q.selector("DCGM_FI_DEV_FB_FREE", *job_gpus), per_gpu)
-    return [
-        timeseries(
-            "GPU utilisation by pod and GPU",
-            "Share of time at least one kernel ran on each GPU of the job (DCGM_FI_DEV_GPU_UTIL). "
-            "Low values while the job runs mean the GPU waits for data or for the CPU.",
-            "percent",
-            [
+def share_panel(title: str, description: str, query: G.Target, threshold: float) -> G.Panel:
+    """A third-width time series of a 0-1 share with an orange line at `threshold`."""
+    return timeseries(
+        title,
+        description,
+        "percentunit",
+        [query],
+        min_value=0,
+        max_value=1,
+        steps=[("orange", threshold)],
+        width=8,
+    )
+
+
+class TrainingPanels:
+    """The panels of one job, built from settings; `gpu` selects the job's GPUs in DCGM."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.q = Queries(settings)
+        self.gpu = self.q.dcgm_labels
+        self.job_gpus = self.q.dcgm_workload("$namespace", JOB_PODS)
+        self.per_gpu = (self.gpu.pod, "Hostname", "gpu")
+        self.gpu_legend = f"{{{{{self.gpu.pod}}}}} GPU {{{{gpu}}}}"
+        self.node = matcher("instance", NODE_INSTANCE)
+        self.job_pods = [matcher("namespace", "$namespace", "="), matcher("pod", JOB_PODS)]
+        # Containers only: cAdvisor's pod-level aggregate (container="") would count twice.
+        self.job_containers = [*self.job_pods, matcher("container", "", "!=")]
+        self.bottleneck = JobBottleneck(self.q, namespace="$namespace", pods=JOB_PODS)
+
+    # ---- helpers -----------------------------------------------------------------------
+
+    def per_gpu_series(self, metric: str, scale: str = "") -> str:
+        """One series per GPU of the job: `metric` averaged over scrapes of the same GPU."""
+        return aggregate("avg", self.q.selector(metric, *self.job_gpus), self.per_gpu) + scale
+
+    def per_gpu_panel(
+        self,
+        title: str,
+        description: str,
+        unit: str,
+        metric: str,
+        *,
+        no_value: str = "",
+        max_value: float | None = None,
+        steps: tuple[tuple[str, float], ...] = (),
+    ) -> G.Panel:
+        """A time series of `metric` per GPU of the job."""
+        return timeseries(
+            title,
+            description,
+            unit,
+            [target(self.per_gpu_series(metric), self.gpu_legend)],
+            min_value=0,
+            max_value=max_value,
+            no_value=no_value,
+            steps=steps,
+        )
+
+    def job_pod_rate(self, metric: str) -> str:
+        """Per-second rate of a cAdvisor container counter, per pod of the job."""
+        return aggregate("sum", self.q.rate(metric, *self.job_containers), ("pod",))
+
+    def node_reads(self) -> list[tuple[str, str]]:
+        """(query, legend) of bytes read per second: local disks, then NFS mounts."""
+        disks = aggregate(
+            "sum",
+            self.q.rate("node_disk_read_bytes_total", self.node, matcher("device", DISK_DEVICES)),
+            ("instance", "device"),
+        )
+        nfs = aggregate(
+            "sum",
+            self.q.rate("node_mountstats_nfs_total_read_bytes_total", self.node),
+            ("instance", "export"),
+        )
+        return [(disks, "{{instance}} {{device}}"), (nfs, "{{instance}} NFS {{export}}")]
+
+    # ---- rows --------------------------------------------------------------------------
+
+    def overview(self) -> list[G.Panel]:
+        activity = self.bottleneck.gpu_activity()
+        tensor = aggregate(
+            "avg", self.q.selector("DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", *self.job_gpus)
+        )
+        power = aggregate("sum", self.q.selector("DCGM_FI_DEV_POWER_USAGE", *self.job_gpus))
+        received = aggregate(
+            "sum", self.q.rate("container_network_receive_bytes_total", *self.job_pods)
+        )
+        # Disks and NFS mounts differ in labels, so `or` unites them: either may be missing.
+        reads = aggregate("sum", " or ".join(query for query, _ in self.node_reads()))
+        return [
+            stat(
+                "GPUs in the job",
+                "GPUs held by the job's Ray cluster pods (DCGM series with the job's pods).",
+                "none",
+                [target(self.bottleneck.gpu_count(), "{{ray_cluster}}")],
+                width=4,
+            ),
+            stat(
+                "Average GPU activity",
+                "Graphics-engine activity averaged over the job's GPUs (utilisation / 100 "
+                "where profiling is off). Below the busy ratio the GPUs wait on something.",
+                "percentunit",
+                [target(activity, "{{ray_cluster}}")],
+                width=4,
+                decimals=0,
+            ),
+            stat(
+                "Tensor-pipe activity",
+                "Share of cycles the tensor cores work, averaged over the job's GPUs: the "
+                "closest DCGM gets to model FLOPs throughput.",
+                "percentunit",
+                [target(tensor)],
+                width=4,
+                decimals=0,
+                no_value=PROFILING_MISSING,
+            ),
+            stat(
+                "GPU power draw",
+                "Total power of the job's GPUs: it follows the work done more closely than "
+                "utilisation does.",
+                "watt",
+                [target(power)],
+                width=4,
+            ),
+            stat(
+                "Data read",
+                "Bytes per second the job's nodes read from local disks and NFS mounts.",
+                "Bps",
+                [target(reads)],
+                width=4,
+            ),
+            stat(
+                "Network received by the job",
+                "Bytes per second received by the job's pods (cAdvisor): gradients, "
+                "parameters and remote data.",
+                "Bps",
+                [target(received)],
+                width=4,
+            ),
+            timeseries(
+                "GPU utilisation of the job",
+                "Average, lowest and highest GPU utilisation across every GPU of the job: a "
+                "wide gap means some ranks wait for others (stragglers, uneven data shards).",
+                "percent",
+                [
+                    target(
+                        aggregate(op, self.q.selector("DCGM_FI_DEV_GPU_UTIL", *self.job_gpus)),
+                        legend,
+                    )
+                    for op, legend in (
+                        ("avg", "average"),
+                        ("min", "lowest GPU"),
+                        ("max", "highest GPU"),
+                    )
+                ],
+                min_value=0,
+                max_value=100,
+                width=FULL_WIDTH,
+            ),
+        ]
+
+    def compute(self) -> list[G.Panel]:
+        return [
+            timeseries(
+                "GPU utilisation by pod and GPU",
+                "Share of time at least one kernel ran on each GPU of the job "
+                "(DCGM_FI_DEV_GPU_UTIL), available on every GPU. Low values while the job "
+                "runs mean the GPU waits for data or for the CPU.",
+                "percent",
+                [target(self.per_gpu_series("DCGM_FI_DEV_GPU_UTIL"), self.gpu_legend)],
+                min_value=0,
+                max_value=100,
+            ),
+            self.per_gpu_panel(
+                "Graphics engine active",
+                "Share of time the graphics/compute engine is busy (DCGM profiling, 0-1). "
+                "Empty on consumer GPUs or without the profiling module.",
+                "percentunit",
+                "DCGM_FI_PROF_GR_ENGINE_ACTIVE",
+                no_value=PROFILING_MISSING,
+                max_value=1,
+            ),
+            self.per_gpu_panel(
+                "SM active",
+                "Share of cycles at least one warp is resident on a streaming multiprocessor. "
+                "Not in the exporter's stock counters: needs a custom CSV.",
+                "percentunit",
+                "DCGM_FI_PROF_SM_ACTIVE",
+                no_value=CUSTOM_COUNTERS_MISSING,
+                max_value=1,
+            ),
+            self.per_gpu_panel(
+                "SM occupancy",
+                "Resident warps as a share of the SM's maximum: low occupancy with high SM "
+                "activity points at small kernels or register pressure. Needs a custom CSV.",
+                "percentunit",
+                "DCGM_FI_PROF_SM_OCCUPANCY",
+                no_value=CUSTOM_COUNTERS_MISSING,
+                max_value=1,
+            ),
+            self.per_gpu_panel(
+                "Tensor pipe active",
+                "Share of cycles the tensor (matrix) pipe works: mixed-precision training "
+                "should keep it well above zero.",
+                "percentunit",
+                "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE",
+                no_value=PROFILING_MISSING,
+                max_value=1,
+            ),
+            self.per_gpu_panel(
+                "DRAM active",
+                "Share of cycles the device memory interface is busy: near 1 the kernels are "
+                "memory-bandwidth bound.",
+                "percentunit",
+                "DCGM_FI_PROF_DRAM_ACTIVE",
+                no_value=PROFILING_MISSING,
+                max_value=1,
+            ),
+            timeseries(
+                "Clocks",
+                "SM and memory clock of each GPU. An SM clock below its usual value while "
+                "busy means power or thermal throttling (see Health).",
+                "hertz",
+                [
+                    target(self.per_gpu_series(metric, " * 1000000"), f"{legend} {self.gpu_legend}")
+                    for metric, legend in (
+                        ("DCGM_FI_DEV_SM_CLOCK", "SM"),
+                        ("DCGM_FI_DEV_MEM_CLOCK", "memory"),
+                    )
+                ],
+                min_value=0,
+                width=FULL_WIDTH,
+            ),
+        ]
+
+    def memory(self) -> list[G.Panel]:
+        used = self.per_gpu_series("DCGM_FI_DEV_FB_USED")
+        free = self.per_gpu_series("DCGM_FI_DEV_FB_FREE")
+        return [
+            timeseries(
+                "GPU memory used and free",
+                "Framebuffer memory in use and still free on each GPU of the job, stacked to "
+                "the usable total (DCGM reports MiB; shown in bytes).",
+                "bytes",
+                [
+                    target(f"{series} * 1048576", f"{self.gpu_legend} {state}")
+                    for series, state in ((used, "used"), (free, "free"))
+                ],
+                min_value=0,
+                stacked=True,
+            ),
+            timeseries(
+                "GPU memory used (share of framebuffer)",
+                "Used / (used + free) framebuffer per GPU. The line marks the alert "
+                "threshold: near it, the next larger batch or longer sequence runs out of "
+                "memory.",
+                "percentunit",
+                [target(f"{used} / ({used} + {free})", self.gpu_legend)],
+                min_value=0,
+                max_value=1,
+                steps=[("red", self.settings.thresholds.gpu_framebuffer_used_ratio)],
+            ),
+        ]
+
+    def input_pipeline(self) -> list[G.Panel]:
+        limits = self.settings.thresholds
+        signals = self.bottleneck.signals()
+        verdict = verdict_query(signals, limits, self.bottleneck.job_labels)
+        idle = self.q.rate("node_cpu_seconds_total", self.node, matcher("mode", "idle", "="))
+        verdict_panel = stat(
+            "Input-pipeline verdict",
+            verdict_description(limits),
+            "none",
+            [target(verdict, "{{ray_cluster}}")],
+            width=6,
+            height=8,
+            no_value="No GPUs of this job in DCGM",
+        )
+        verdict_panel.mappings = value_mappings()  # the code reads as the verdict's name
+        return [
+            verdict_panel,
+            timeseries(
+                "Verdict inputs",
+                "The four signals the verdict reads, on one axis: GPU activity of the job, "
+                "the busiest storage of its nodes (disk busy or I/O pressure), the busiest "
+                "node's CPU and the most CFS-throttled pod. Lines mark the busy thresholds.",
+                "percentunit",
+                [
+                    target(signals.gpu_activity, "GPU activity"),
+                    target(signals.storage_busy, "storage busy"),
+                    target(signals.node_cpu_busy, "node CPU busy"),
+                    target(signals.cpu_throttled, "CPU throttled"),
+                ],
+                min_value=0,
+                max_value=1,
+                steps=[("orange", limits.cpu_busy_ratio)],
+                width=18,
+                height=8,
+            ),
+            share_panel(
+                "Node CPU utilisation",
+                "Busy share of all CPU cores of each node the job runs on. High CPU with low "
+                "GPU activity points at data loading or preprocessing as the bottleneck.",
+                target(f"1 - {aggregate('avg', idle, ('instance',))}", "{{instance}}"),
+                limits.cpu_busy_ratio,
+            ),
+            timeseries(
+                "Pod CPU usage",
+                "CPU cores used by each pod of the job (cAdvisor): data-loader workers, "
+                "tokenisation and augmentation run here.",
+                "short",
+                [target(self.job_pod_rate("container_cpu_usage_seconds_total"), "{{pod}}")],
+                min_value=0,
+                width=8,
+            ),
+            share_panel(
+                "Pod CPU throttling",
+                "Share of each pod's CFS periods that hit its CPU limit: throttled "
+                "data-loader workers starve the GPUs even on nodes with idle CPUs.",
                 target(
-                    aggregate("avg", q.selector("DCGM_FI_DEV_GPU_UTIL", *job_gpus), per_gpu),
-                    f"{{{{{gpu.pod}}}}} GPU {{{{gpu}}}}",
-                )
-            ],
-            min_value=0,
-            max_value=100,
-        ),
-        timeseries(
-            "GPU utilisation of the job",
-            "Average, lowest and highest GPU utilisation across every GPU of the job: a wide "
-            "gap means some ranks wait for others (stragglers, uneven data shards).",
-            "percent",
-            [
-                target(aggregate(op, q.selector("DCGM_FI_DEV_GPU_UTIL", *job_gpus)), legend)
-                for op, legend in (
-                    ("avg", "average"),
-                    ("min", "lowest GPU"),
-                    ("max", "highest GPU"),
-                )
-            ],
-            min_value=0,
-            max_value=100,
-        ),
-        timeseries(
-            "GPU memory used",
-            "Framebuffer memory in use on each GPU of the job (DCGM reports MiB; shown in bytes).",
-            "bytes",
-            [target(f"{framebuffer_used} * 1048576", f"{{{{{gpu.pod}}}}} GPU {{{{gpu}}}}")],
-            min_value=0,
-        ),
-        timeseries(
-            "GPU memory used (share of framebuffer)",
-            "Used / (used + free) framebuffer per GPU. The line marks the alert threshold: near "
-            "it, the next larger batch or longer sequence runs out of memory.",
-            "percentunit",
-            [
-                target(
-                    f"{framebuffer_used} / ({framebuffer_used} + {framebuffer_free})",
-                    f"{{{{{gpu.pod}}}}} GPU {{{{gpu}}}}",
-                )
-            ],
-            min_value=0,
-            max_value=1,
-            steps=[("red", settings.thresholds.gpu_framebuffer_used_ratio)],
-        ),
-    ]
-
-
-def node_panels(q: Queries, settings: Settings) -> list[G.Panel]:
-    node = matcher("instance", NODE_INSTANCE)
-    job_containers = [
-        matcher("namespace", "$namespace", "="),
-        matcher("pod", JOB_PODS),
-        matcher("container", "", "!="),
-    ]
-    idle = q.rate("node_cpu_seconds_total", node, matcher("mode", "idle", "="))
-    available = q.selector("node_memory_MemAvailable_bytes", node)
-    total = q.selector("node_memory_MemTotal_bytes", node)
-    return [
-        timeseries(
-            "Node CPU utilisation",
-            "Busy share of all CPU cores of each node the job runs on. High CPU with low GPU "
-            "utilisation points at data loading or preprocessing as the bottleneck.",
-            "percentunit",
-            [target(f"1 - {aggregate('avg', idle, ('instance',))}", "{{instance}}")],
-            min_value=0,
-            max_value=1,
-            steps=[("orange", settings.thresholds.cpu_busy_ratio)],
-        ),
-        timeseries(
-            "Pod CPU usage",
-            "CPU cores used by each container of the job (cAdvisor), e.g. data-loader workers.",
-            "short",
-            [
-                target(
-                    aggregate(
-                        "sum",
-                        q.rate("container_cpu_usage_seconds_total", *job_containers),
-                        ("pod",),
-                    ),
+                    f"{self.job_pod_rate('container_cpu_cfs_throttled_periods_total')} / "
+                    f"{self.job_pod_rate('container_cpu_cfs_periods_total')}",
                     "{{pod}}",
-                )
-            ],
-            min_value=0,
-        ),
-        timeseries(
-            "Node memory used",
-            "Memory in use on each node (total minus available), page cache excluded.",
-            "bytes",
-            [
-                target(
-                    f"{aggregate('sum', total, ('instance',))} - "
-                    f"{aggregate('sum', available, ('instance',))}",
-                    "{{instance}} used",
                 ),
-                target(aggregate("sum", total, ("instance",)), "{{instance}} total"),
-            ],
-            min_value=0,
-        ),
-        timeseries(
-            "Node network throughput",
-            "Bytes per second received (positive) and sent by each node on physical "
-            "interfaces; RDMA/EFA traffic bypasses the kernel and is not counted here.",
-            "Bps",
-            [
-                target(
-                    aggregate(
-                        "sum",
-                        q.rate(
-                            f"node_network_{direction}_bytes_total",
-                            node,
-                            matcher("device", VIRTUAL_NICS, "!~"),
+                limits.cpu_throttled_ratio,
+            ),
+            timeseries(
+                "Storage read throughput",
+                "Bytes per second read by each node of the job from its physical disks and "
+                "its NFS mounts (node-exporter mountstats). Flat at the device's limit while "
+                "GPUs wait means storage is the bottleneck; Lustre clients need their own "
+                "exporter.",
+                "Bps",
+                [target(query, legend) for query, legend in self.node_reads()],
+                min_value=0,
+                width=FULL_WIDTH,
+            ),
+            timeseries(
+                "Network received",
+                "Bytes per second received by each node on physical interfaces, and by each "
+                "pod of the job; RDMA/EFA traffic bypasses the kernel and is not counted.",
+                "Bps",
+                [
+                    target(
+                        aggregate(
+                            "sum",
+                            self.q.rate(
+                                "node_network_receive_bytes_total",
+                                self.node,
+                                matcher("device", VIRTUAL_NICS, "!~"),
+                            ),
+                            ("instance",),
                         ),
-                        ("instance",),
+                        "{{instance}}",
                     ),
-                    f"{{{{instance}}}} {label}",
-                )
-                for direction, label in (("receive", "received"), ("transmit", "sent"))
-            ],
-            min_value=0,
-        ),
-        timeseries(
-            "Storage read throughput",
-            "Bytes per second read from local disks of each node: dataset and checkpoint "
-            "loading. Flat at the device's limit while GPUs idle means storage is the bottleneck.",
-            "Bps",
-            [
-                target(
-                    aggregate(
-                        "sum",
-                        q.rate("node_disk_read_bytes_total", node, matcher("device", DISK_DEVICES)),
-                        ("instance", "device"),
-                    ),
-                    "{{instance}} {{device}}",
-                )
-            ],
-            min_value=0,
-        ),
-        timeseries(
-            "Storage write throughput",
-            "Bytes per second written to local disks of each node: checkpoints and logs.",
-            "Bps",
-            [
-                target(
-                    aggregate(
-                        "sum",
-                        q.rate(
-                            "node_disk_written_bytes_total", node, matcher("device", DISK_DEVICES)
+                    target(
+                        aggregate(
+                            "sum",
+                            # Network series exist at pod level only (container="").
+                            self.q.rate("container_network_receive_bytes_total", *self.job_pods),
+                            ("pod",),
                         ),
-                        ("instance", "device"),
+                        "{{pod}}",
                     ),
-                    "{{instance}} {{device}}",
+                ],
+                min_value=0,
+                width=FULL_WIDTH,
+            ),
+        ]
+
+    def communication(self) -> list[G.Panel]:
+        def directions(prefix: str) -> list[G.Target]:
+            return [
+                target(self.per_gpu_series(f"{prefix}_{way}_BYTES"), f"{self.gpu_legend} {way}")
+                for way in ("TX", "RX")
+            ]
+
+        return [
+            timeseries(
+                "NVLink throughput",
+                "Bytes per second each GPU sends and receives over NVLink (DCGM profiling, "
+                "not in the stock counters): all-reduce traffic between GPUs of a node.",
+                "Bps",
+                directions("DCGM_FI_PROF_NVLINK"),
+                min_value=0,
+                no_value=CUSTOM_COUNTERS_MISSING,
+            ),
+            timeseries(
+                "PCIe throughput",
+                "Bytes per second each GPU moves over PCIe: host-to-device copies of input "
+                "batches (RX) and results (TX).",
+                "Bps",
+                directions("DCGM_FI_PROF_PCIE"),
+                min_value=0,
+                no_value=PROFILING_MISSING,
+            ),
+        ]
+
+    def health(self) -> list[G.Panel]:
+        limits = self.settings.thresholds
+        violations = [
+            target(
+                aggregate(
+                    "avg",
+                    self.q.rate(f"DCGM_FI_DEV_{reason}_VIOLATION", *self.job_gpus),
+                    self.per_gpu,
                 )
-            ],
-            min_value=0,
-        ),
-    ]
+                + " / 1e9",
+                f"{self.gpu_legend} {reason.lower()}",
+            )
+            for reason in ("POWER", "THERMAL")
+        ]
+        errors = [
+            target(
+                aggregate(
+                    "sum",
+                    self.q.rate(
+                        f"DCGM_FI_DEV_ECC_{kind}_VOL_TOTAL", *self.job_gpus, function="increase"
+                    ),
+                    self.per_gpu,
+                ),
+                f"{self.gpu_legend} {label}",
+            )
+            for kind, label in (("SBE", "single-bit"), ("DBE", "double-bit"))
+        ]
+        return [
+            self.per_gpu_panel(
+                "GPU temperature",
+                "Core temperature of each GPU; lines at the warning and critical thresholds "
+                "of the GPU health alerts.",
+                "celsius",
+                "DCGM_FI_DEV_GPU_TEMP",
+                steps=(
+                    ("orange", limits.gpu_temperature_warning_celsius),
+                    ("red", limits.gpu_temperature_critical_celsius),
+                ),
+            ),
+            timeseries(
+                "Power against the limit",
+                "Power draw of each GPU and its power management limit: drawing at the limit "
+                "while busy means clocks are capped by power.",
+                "watt",
+                [
+                    target(self.per_gpu_series("DCGM_FI_DEV_POWER_USAGE"), self.gpu_legend),
+                    target(
+                        self.per_gpu_series("DCGM_FI_DEV_POWER_MGMT_LIMIT"),
+                        f"{self.gpu_legend} limit",
+                    ),
+                ],
+                min_value=0,
+            ),
+            timeseries(
+                "Throttled time by reason",
+                "Share of time each GPU's clocks were held down by its power cap or by "
+                "temperature (DCGM violation counters, read as nanoseconds per second).",
+                "percentunit",
+                violations,
+                min_value=0,
+                max_value=1,
+                no_value=CUSTOM_COUNTERS_MISSING,
+            ),
+            self.per_gpu_panel(
+                "Last XID error",
+                "Last XID the driver reported on each GPU (0: none). 48, 63, 64, 74, 79, 92, "
+                "94, 95 point at the hardware; 13, 31, 43 at the application.",
+                "none",
+                "DCGM_FI_DEV_XID_ERRORS",
+            ),
+            timeseries(
+                "ECC errors",
+                "Volatile ECC errors per GPU over the dashboard's rate interval: single-bit "
+                "ones are corrected, any double-bit error needs the GPU drained.",
+                "short",
+                errors,
+                min_value=0,
+                no_value=CUSTOM_COUNTERS_MISSING,
+                width=FULL_WIDTH,
+            ),
+        ]
+
+    def ray(self) -> list[G.Panel]:
+        def ray_series(op: str, metric: str, by: str = "pod") -> str:
+            """A Ray agent metric of the job's Ray pods, aggregated by `by`."""
+            return aggregate(op, self.q.selector(metric, *self.job_pods), (by,))
+
+        memory = [
+            target(ray_series("max", f"ray_node_mem_{kind}"), f"{{{{pod}}}} {kind}")
+            for kind in ("used", "total")
+        ]
+        return [
+            timeseries(
+                "Ray node CPU",
+                "CPU utilisation Ray's agent reports for each node of the job's Ray cluster.",
+                "percent",
+                [target(ray_series("max", "ray_node_cpu_utilization"), "{{pod}}")],
+                min_value=0,
+                max_value=100,
+                width=8,
+            ),
+            timeseries(
+                "Ray node memory",
+                "Memory used by each Ray node of the job against its total.",
+                "bytes",
+                memory,
+                min_value=0,
+                width=8,
+            ),
+            timeseries(
+                "Ray object store",
+                "Object store memory of the job's Ray cluster by where objects live: shared "
+                "memory, spilled to disk, or worker heap. Spilling slows data loading.",
+                "bytes",
+                [target(ray_series("sum", "ray_object_store_memory", "Location"), "{{Location}}")],
+                min_value=0,
+                stacked=True,
+                width=8,
+            ),
+        ]
+
+    def nodes(self) -> list[G.Panel]:
+        available = self.q.selector("node_memory_MemAvailable_bytes", self.node)
+        total = self.q.selector("node_memory_MemTotal_bytes", self.node)
+        return [
+            timeseries(
+                "Node memory used",
+                "Memory in use on each node (total minus available), page cache excluded.",
+                "bytes",
+                [
+                    target(
+                        f"{aggregate('sum', total, ('instance',))} - "
+                        f"{aggregate('sum', available, ('instance',))}",
+                        "{{instance}} used",
+                    ),
+                    target(aggregate("sum", total, ("instance",)), "{{instance}} total"),
+                ],
+                min_value=0,
+            ),
+            timeseries(
+                "Storage write throughput",
+                "Bytes per second written to local disks of each node: checkpoints and logs.",
+                "Bps",
+                [
+                    target(
+                        aggregate(
+                            "sum",
+                            self.q.rate(
+                                "node_disk_written_bytes_total",
+                                self.node,
+                                matcher("device", DISK_DEVICES),
+                            ),
+                            ("instance", "device"),
+                        ),
+                        "{{instance}} {{device}}",
+                    )
+                ],
+                min_value=0,
+            ),
+        ]
 
 
 def build(settings: Settings) -> G.Dashboard:
-    q = Queries(settings)
+    panels = TrainingPanels(settings)
+    q = panels.q
     namespace = matcher("namespace", "$namespace", "=")
     variables = [
         query_variable(
@@ -219,12 +620,18 @@ def build(settings: Settings) -> G.Dashboard:
         settings,
         uid=UID,
         title="GPU Training",
-        description="Ray Train jobs on Kubernetes: GPU utilisation and memory from DCGM next to "
-        "the CPU, memory, network and storage of the nodes that feed them.",
+        description="Ray Train jobs on Kubernetes: how busy the GPUs are and, when they wait, "
+        "whether storage, CPU or something else holds them back; GPU health and Ray beside.",
         variables=variables,
         sections=[
-            Section("GPU", gpu_panels(q, settings)),
-            Section("Nodes: CPU, memory, network, storage", node_panels(q, settings)),
+            Section("Overview", panels.overview()),
+            Section("Input-pipeline bottleneck", panels.input_pipeline()),
+            Section("GPU compute", panels.compute(), collapsed=True),
+            Section("GPU memory", panels.memory(), collapsed=True),
+            Section("Communication: NVLink and PCIe", panels.communication(), collapsed=True),
+            Section("GPU health", panels.health(), collapsed=True),
+            Section("Ray", panels.ray(), collapsed=True),
+            Section("Nodes: memory and writes", panels.nodes(), collapsed=True),
         ],
         tags=["training"],
     )

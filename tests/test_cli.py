@@ -22,6 +22,7 @@ BUNDLED_OUTPUTS = {
     "rules/fleet.rules.yaml",
     "rules/gpu_health.rules.yaml",
     "rules/inference.rules.yaml",
+    "rules/training.rules.yaml",
     "alertmanager/alertmanager.yaml",
     "kubernetes/dashboards/ee6mbjghme96oc.yaml",
     "kubernetes/dashboards/bec31e71-3ac5-4133-b2e3-b9f75c8ab56c.yaml",
@@ -29,6 +30,7 @@ BUNDLED_OUTPUTS = {
     "kubernetes/rules/fleet.yaml",
     "kubernetes/rules/gpu-health.yaml",
     "kubernetes/rules/inference.yaml",
+    "kubernetes/rules/training.yaml",
     "kubernetes/monitors/ray-head.yaml",
     "kubernetes/monitors/ray-workers.yaml",
     "kubernetes/monitors/vllm.yaml",
@@ -259,9 +261,11 @@ def test_a_changed_setting_rewrites_only_the_files_it_changes(
         "rules/fleet.rules.yaml",
         "rules/gpu_health.rules.yaml",
         "rules/inference.rules.yaml",
+        "rules/training.rules.yaml",
         "kubernetes/rules/fleet.yaml",
         "kubernetes/rules/gpu-health.yaml",
         "kubernetes/rules/inference.yaml",
+        "kubernetes/rules/training.yaml",
         "manifest.json",
     }
     counts = summary(result.output)

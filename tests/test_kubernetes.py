@@ -27,7 +27,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_CRDS = PROJECT_ROOT.parent / "shared" / "reference" / "crds"
 KUBERNETES_VERSIONS = ["1.25", "1.30", "1.37"]
 UIDS = ("ee6mbjghme96oc", "bec31e71-3ac5-4133-b2e3-b9f75c8ab56c", "obsgen-gpu-fleet")
-RULE_MODULES = ("fleet", "gpu_health", "inference")  # alerts/*.py, one PrometheusRule each
+# alerts/*.py, one PrometheusRule each
+RULE_MODULES = ("fleet", "gpu_health", "inference", "training")
 RULE_OBJECTS = [f"rules/{module.replace('_', '-')}.yaml" for module in RULE_MODULES]
 # Every optional kind on, every choice away from its default.
 EVERYTHING = """\

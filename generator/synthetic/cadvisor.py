@@ -2,7 +2,9 @@
 
 Each pod has its container's series plus the pod cgroup aggregate with container="" (the sum of
 its containers), and each node has the root cgroup (id="/", no pod labels). Queries must drop
-container="" or they count every pod twice. Network series exist at pod level only.
+container="" or they count every pod twice. Network series exist at pod level only. Containers
+have a CPU limit equal to their request, so their CFS periods count throttling when they need
+more.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ IMAGES = {
     "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04",
 }
 _RAY_SERVE_IMAGE = "rayproject/ray-llm:2.40.0-py311-cu124"
+CFS_PERIODS_PER_SECOND = 10.0  # the kernel's default 100 ms period
+# Throttling starts when demand passes this share of the limit (bursts within a period).
+_THROTTLE_FROM = 0.6
 
 
 class _CgroupSeries:
@@ -32,6 +37,12 @@ class _CgroupSeries:
             ["container_cpu_usage_seconds_total"], {**labels, "cpu": "total"}, start=3600.0
         )
         self.memory: Gauge = registry.gauge(["container_memory_working_set_bytes"], labels)
+        self.periods: Counter = registry.counter(
+            ["container_cpu_cfs_periods_total"], labels, start=36000.0, integer=True
+        )
+        self.throttled: Counter = registry.counter(
+            ["container_cpu_cfs_throttled_periods_total"], labels, start=360.0, integer=True
+        )
 
 
 class _PodSeries:
@@ -88,8 +99,11 @@ class Cadvisor:
         """Advances every cgroup's counters by `dt` seconds and sets its gauges."""
         for pod, series in self._pods:
             r = state.pods[pod.name]
+            throttled = min(1.0, max(0.0, r.cpu_cores / pod.cpu_request - _THROTTLE_FROM))
             for cgroup in (series.container, series.aggregate):
                 cgroup.cpu.inc(r.cpu_cores * dt)
+                cgroup.periods.inc(CFS_PERIODS_PER_SECOND * dt)
+                cgroup.throttled.inc(CFS_PERIODS_PER_SECOND * throttled * dt)
             series.container.memory.set(round(r.memory))
             series.aggregate.memory.set(round(r.memory + 2e6))  # plus the pause container
             series.receive.inc(r.network_receive * dt)

@@ -6,6 +6,10 @@ target labels Prometheus adds. With `exported_pod` and `pod_name` the target's o
 pod and container (the exporter pod) are kept beside the workload labels, as with the Helm
 chart's `honorLabels: false`; with `pod` (honorLabels: true) they give way to the workload's.
 Idle GPUs carry no workload labels in any style.
+
+The fleet's exporter runs a custom counters CSV: beside the defaults it collects SM activity
+and occupancy, NVLink throughput, the power limit, clock-violation times and ECC counts, so
+every panel of the training dashboard has data.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 from generator.settings import Settings
 from generator.synthetic.families import Gauge, Registry
 from generator.synthetic.fleet import Fleet, Gpu, Pod
-from generator.synthetic.state import MEMORY_CLOCK_MHZ, FleetState
+from generator.synthetic.state import MAX_SM_CLOCK_MHZ, MEMORY_CLOCK_MHZ, FleetState, GpuReading
 
 JOB = "nvidia-dcgm-exporter"
 PORT = 9400
@@ -44,6 +48,7 @@ _GAUGES = (
     "DCGM_FI_DEV_FB_FREE",
     "DCGM_FI_DEV_FB_USED",
     "DCGM_FI_DEV_ROW_REMAP_FAILURE",
+    "DCGM_FI_DEV_POWER_MGMT_LIMIT",
 )
 # Profiling fields in default-counters.csv since 4.0.0 (ratios 0-1, PCIe in bytes/s).
 _PROFILING_GAUGES = (
@@ -52,13 +57,25 @@ _PROFILING_GAUGES = (
     "DCGM_FI_PROF_DRAM_ACTIVE",
     "DCGM_FI_PROF_PCIE_TX_BYTES",
     "DCGM_FI_PROF_PCIE_RX_BYTES",
+    # Beyond the stock CSV, as a custom one enables them.
+    "DCGM_FI_PROF_SM_ACTIVE",
+    "DCGM_FI_PROF_SM_OCCUPANCY",
+    "DCGM_FI_PROF_NVLINK_TX_BYTES",
+    "DCGM_FI_PROF_NVLINK_RX_BYTES",
 )
 _COUNTERS = (
     "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",  # millijoules
     "DCGM_FI_DEV_PCIE_REPLAY_COUNTER",
     "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS",
     "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS",
+    "DCGM_FI_DEV_ECC_SBE_VOL_TOTAL",
+    "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL",
 )
+# Nanoseconds of clock throttling (DCGM 4.4.2+ units), by what held the clocks down.
+_VIOLATIONS = ("DCGM_FI_DEV_POWER_VIOLATION", "DCGM_FI_DEV_THERMAL_VIOLATION")
+POWER_LIMIT_WATTS = 700.0  # H100 SXM
+NVLINK_BYTES_PER_SECOND = 1.5e11  # each way at full activity
+HOT_CELSIUS = 85.0  # above it, throttling is put down to temperature rather than power
 _XID = "DCGM_FI_DEV_XID_ERRORS"
 # Energy counted before the run: three days of uptime at 150 W on average.
 ENERGY_BEFORE_RUN_MILLIJOULES = 3 * 86400.0 * 150.0 * 1000
@@ -110,6 +127,9 @@ class _GpuSeries:
         names = _GAUGES + (_PROFILING_GAUGES if profiling else ())
         self.gauges = {name: registry.gauge([name], labels) for name in names}
         self.counters = {name: registry.counter([name], labels, integer=True) for name in _COUNTERS}
+        self.violations = {
+            name: registry.counter([name], labels, integer=True) for name in _VIOLATIONS
+        }
         self.xid: dict[int, Gauge] = {}
         self.last_xid: int | None = None
 
@@ -155,6 +175,7 @@ class DcgmExporter:
             g["DCGM_FI_DEV_FB_USED"].set(r.framebuffer_used)
             g["DCGM_FI_DEV_FB_FREE"].set(r.framebuffer_free)
             g["DCGM_FI_DEV_ROW_REMAP_FAILURE"].set(0)
+            g["DCGM_FI_DEV_POWER_MGMT_LIMIT"].set(POWER_LIMIT_WATTS)
             if "DCGM_FI_PROF_GR_ENGINE_ACTIVE" in g:
                 active = r.busy * 0.97
                 g["DCGM_FI_PROF_GR_ENGINE_ACTIVE"].set(round(active, 6))
@@ -162,10 +183,23 @@ class DcgmExporter:
                 g["DCGM_FI_PROF_DRAM_ACTIVE"].set(round(active * 0.45, 6))
                 g["DCGM_FI_PROF_PCIE_TX_BYTES"].set(round(r.pcie_tx))
                 g["DCGM_FI_PROF_PCIE_RX_BYTES"].set(round(r.pcie_rx))
+                g["DCGM_FI_PROF_SM_ACTIVE"].set(round(active * 0.93, 6))
+                g["DCGM_FI_PROF_SM_OCCUPANCY"].set(round(active * 0.38, 6))
+                g["DCGM_FI_PROF_NVLINK_TX_BYTES"].set(round(NVLINK_BYTES_PER_SECOND * active))
+                g["DCGM_FI_PROF_NVLINK_RX_BYTES"].set(round(NVLINK_BYTES_PER_SECOND * active))
             series.counters["DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"].inc(r.power * dt * 1000)
+            self._violations(series, r, dt)
             for name in _COUNTERS[1:]:
                 series.counters[name].inc(0)
             self._set_xid(series, r.xid)
+
+    @staticmethod
+    def _violations(series: _GpuSeries, r: GpuReading, dt: float) -> None:
+        """A busy GPU below its top SM clock was throttled for that share of the tick."""
+        throttled = max(0.0, 1 - r.sm_clock / MAX_SM_CLOCK_MHZ) if r.busy > 0.02 else 0.0
+        hot = r.temperature >= HOT_CELSIUS
+        series.violations["DCGM_FI_DEV_THERMAL_VIOLATION"].inc(throttled * dt * 1e9 if hot else 0)
+        series.violations["DCGM_FI_DEV_POWER_VIOLATION"].inc(0 if hot else throttled * dt * 1e9)
 
     def _set_xid(self, series: _GpuSeries, code: int) -> None:
         """The exporter derives err_code/err_msg from the value, so a new XID is a new series."""

@@ -2,7 +2,9 @@
 
 `instance` is "<host IP>:9100" and `job` "node-exporter", as with kube-prometheus-stack. Disks
 include a partition (nvme0n1p1) and NICs include `lo` and a pod veth, so queries that forget to
-keep physical devices only count bytes twice and the data tests notice.
+keep physical devices only count bytes twice and the data tests notice. Each node also mounts
+the dataset share over NFS (the mountstats collector, off by default, is on here) and reports
+I/O pressure (PSI).
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ _DISKS = ("nvme0n1", "nvme0n1p1", "nvme1n1")  # OS disk, its partition, data dis
 _NICS = ("eth0", "lo", "veth3f9a1c2e")
 _BOOT_AGE_SECONDS = 3 * 86400.0
 _SECTOR = 4096.0  # bytes per I/O for the completed-operations counters
+NFS_EXPORT = "nfs-datasets.storage.svc:/datasets"
+NFS_SHARE = 0.3  # share of the dataset bytes read over NFS rather than from the data disk
+# Share of wall time tasks wait for I/O, per unit of data-disk load and of iowait.
+_PRESSURE_PER_DISK_LOAD = 0.6
 
 
 def instance(node: Node) -> str:
@@ -90,6 +96,13 @@ class _NodeSeries:
             for name in ("node_filesystem_size_bytes", "node_filesystem_avail_bytes")
         }
         self.load1 = registry.gauge(["node_load1"], target)
+        self.io_pressure = registry.counter(
+            ["node_pressure_io_waiting_seconds_total"], target, start=uptime * 0.01
+        )
+        nfs = {"export": NFS_EXPORT, "protocol": "tcp", "mountaddr": "10.96.0.40", **target}
+        self.nfs_read = registry.counter(
+            ["node_mountstats_nfs_total_read_bytes_total"], nfs, start=1e9, integer=True
+        )
         uname = {
             "nodename": node.name,
             "sysname": "Linux",
@@ -127,6 +140,10 @@ class NodeExporter:
             series.filesystem["node_filesystem_avail_bytes"].set(1.2e12)
             self._disks(series, r, dt)
             self._nics(series, r, dt)
+            load = r.data_read / DATA_DISK_READ_LIMIT
+            waiting = min(1.0, _PRESSURE_PER_DISK_LOAD * load + r.iowait_share)
+            series.io_pressure.inc(waiting * dt)
+            series.nfs_read.inc(NFS_SHARE * r.data_read * dt)
 
     def _cpu(self, series: _NodeSeries, r: NodeReading, dt: float) -> None:
         busy = r.cpu_busy

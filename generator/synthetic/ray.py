@@ -3,7 +3,8 @@
 Ray tags (ip, Version, SessionName, IsHeadNode, RayNodeType, and GpuIndex/GpuDeviceName per
 GPU) plus the labels of KubeRay's PodMonitor/ServiceMonitor: instance "<pod IP>:8080",
 namespace, pod, container and ray_io_cluster. Units are Ray's: utilisation 0-100, GRAM in MiB.
-Cumulative Ray Train times are gauges that only grow.
+Cumulative Ray Train times are gauges that only grow. The object store reports shared memory
+per node (it holds the batches the data pipeline prefetches) and nothing spilled.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ _GPU_GAUGES = (
     "ray_node_gram_used",
     "ray_node_gram_available",
 )
+_OBJECT_LOCATIONS = ("MMAP_SHM", "SPILLED")
+OBJECT_STORE_BASE_BYTES = 5e8
+OBJECT_STORE_PER_READ = 2.0  # bytes held per byte/s read from the data disk (prefetched batches)
 
 
 def ray_target_labels(fleet: Fleet, pod: Pod) -> dict[str, str]:
@@ -69,6 +73,11 @@ class RayMetrics:
             labels = {**ray_node_tags(fleet, pod), **ray_target_labels(fleet, pod)}
             registry.up(ray_target_labels(fleet, pod))
             node = {name: registry.gauge([name], labels) for name in _NODE_GAUGES}
+            objects = {**labels, "ObjectState": "SEALED"}
+            for location in _OBJECT_LOCATIONS:
+                node[location] = registry.gauge(
+                    ["ray_object_store_memory"], {**objects, "Location": location}
+                )
             gpus = []
             for local, gpu in enumerate(fleet.gpus_of(pod)):
                 gpu_labels = {**labels, "GpuIndex": str(local), "GpuDeviceName": gpu.model}
@@ -118,6 +127,9 @@ class RayMetrics:
             node_gauges["ray_node_disk_io_write_speed"].set(round(node.data_write))
             node_gauges["ray_node_network_receive_speed"].set(round(pod_reading.network_receive))
             node_gauges["ray_node_network_send_speed"].set(round(pod_reading.network_transmit))
+            held = OBJECT_STORE_BASE_BYTES + OBJECT_STORE_PER_READ * node.data_read
+            node_gauges["MMAP_SHM"].set(round(held))
+            node_gauges["SPILLED"].set(0)
             for uuid, gauges in gpus:
                 gpu = state.gpus[uuid]
                 gauges["ray_node_gpus_utilization"].set(gpu.utilisation)

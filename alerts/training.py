@@ -1,0 +1,71 @@
+"""Training alerts: a Ray Train job whose GPUs stopped working, or that waits on its data.
+
+The per-job signals and the verdict come from generator/bottleneck.py, the same builder as the
+GPU Training dashboard's verdict panel; here they are recorded once per evaluation and the
+alerts read the recorded series.
+"""
+
+from __future__ import annotations
+
+from generator.bottleneck import DATA_STARVED, JobBottleneck, Signals, verdict_query
+from generator.queries import Queries
+from generator.rules import AlertingRule, RecordingRule, RuleGroup
+from generator.settings import Settings
+
+RECORDED = Signals(
+    gpu_activity="namespace_ray_cluster:gpu_activity:avg",
+    storage_busy="namespace_ray_cluster:node_storage_busy:max",
+    node_cpu_busy="namespace_ray_cluster:node_cpu_busy:max",
+    cpu_throttled="namespace_ray_cluster:container_cpu_cfs_throttled:max",
+)
+VERDICT = "namespace_ray_cluster:input_bottleneck:verdict"
+JOB = "Ray cluster {{ $labels.ray_cluster }} in {{ $labels.namespace }}"
+PODS = "pods {{ $labels.ray_cluster }}-*"
+
+
+def build(settings: Settings) -> RuleGroup:
+    q = Queries(settings).for_rules()
+    job = JobBottleneck(q)
+    inline = job.signals()
+    limits, alerts = settings.thresholds, settings.alerts
+    on_job = f"on ({', '.join(job.job_labels)})"
+    recordings = tuple(
+        RecordingRule(record=getattr(RECORDED, name), expr=getattr(inline, name))
+        for name in ("gpu_activity", "storage_busy", "node_cpu_busy", "cpu_throttled")
+    )
+    return RuleGroup(
+        name="training",
+        rules=(
+            *recordings,
+            RecordingRule(record=VERDICT, expr=verdict_query(RECORDED, limits, job.job_labels)),
+            AlertingRule(
+                alert="TrainingJobStalled",
+                expr=f"{RECORDED.gpu_activity} < {limits.gpu_idle_ratio:g} "
+                f"and {on_job} ({job.pods_running()})",
+                for_duration=alerts.job_stalled_after,
+                severity="warning",
+                summary=f"Training job {JOB} has stalled: its GPUs are "
+                f"{{{{ $value | humanizePercentage }}}} active",
+                description=f"The GPUs of {JOB} ({PODS}) have been below "
+                f"{limits.gpu_idle_ratio:.0%} activity for {alerts.job_stalled_after} while "
+                f"its pods run: the job holds its GPUs but does no work. Look for a hung "
+                f"collective, a dead rank or a blocked data loader in the pods' logs.",
+            ),
+            AlertingRule(
+                alert="TrainingDataStarved",
+                # The storage share is the alert's value; the verdict decides whether it fires.
+                expr=f"{RECORDED.storage_busy} >= {limits.storage_busy_ratio:g} "
+                f"and {on_job} ({VERDICT} == {DATA_STARVED.code})",
+                for_duration=alerts.data_starved_after,
+                severity="warning",
+                summary=f"Training job {JOB} waits on storage "
+                f"({{{{ $value | humanizePercentage }}}} busy)",
+                description=f"For {alerts.data_starved_after} the GPUs of {JOB} ({PODS}) have "
+                f"been between {limits.gpu_idle_ratio:.0%} and {limits.gpu_busy_ratio:.0%} "
+                f"active while storage on one of its nodes is "
+                f"{{{{ $value | humanizePercentage }}}} busy: the input pipeline cannot read "
+                f"data fast enough. Cache or pre-shard the dataset, add loader workers or "
+                f"faster storage.",
+            ),
+        ),
+    )
