@@ -37,7 +37,13 @@ UID = "obsgen-gpu-fleet"
 GPU_HOURS = "suffix: GPU-h"
 LEAST_ACTIVE_PODS = 20  # the bar gauge lists this many pods, least active first
 ACTIVITY_BANDS = (0.25, 0.5, 0.75)  # heatmap band bounds above the idle ratio
-MEBIHERTZ = 1_000_000  # DCGM reports clocks in MHz; Grafana's hertz unit scales itself
+# Double-bit errors (an opt-in field) and the rows remapped for errors (on by default).
+ECC_COUNTERS = (
+    ("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "double-bit errors"),
+    ("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", "rows remapped (uncorrectable)"),
+    ("DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", "rows remapped (correctable)"),
+)
+CUSTOM_COUNTERS_MISSING = "Not collected: enable these DCGM fields in the exporter's counters CSV"
 
 
 def instant(expr: str, legend: str = "") -> G.Target:
@@ -233,20 +239,24 @@ def health_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
     per_gpu = fleet.by(NODE, "UUID")
     xid = aggregate("max", q.selector("DCGM_FI_DEV_XID_ERRORS", *scope), per_gpu)
     temperature = aggregate("max", q.selector("DCGM_FI_DEV_GPU_TEMP", *scope), per_gpu)
-    idle_gpus = fleet.idle(aggregate("max", fleet.activity(), per_gpu))
-    sm_clock = aggregate("min", q.selector("DCGM_FI_DEV_SM_CLOCK", *scope), per_gpu)
-    # Idle GPUs drop their clocks on purpose: only busy ones can show throttling.
-    busy_clock = f"{sm_clock} unless on ({', '.join(per_gpu)}) ({idle_gpus})"
-    remapped = [
+    by_node = fleet.by(NODE)
+    memory_errors = [
         target(
-            aggregate(
-                "sum",
-                q.rate(f"DCGM_FI_DEV_{kind}_REMAPPED_ROWS", *scope, function="increase"),
-                fleet.by(NODE),
-            ),
-            f"{{{{{NODE}}}}} {kind.lower()}",
+            aggregate("sum", q.rate(counter, *scope, function="increase"), by_node),
+            f"{{{{{NODE}}}}} {label}",
         )
-        for kind in ("UNCORRECTABLE", "CORRECTABLE")
+        for counter, label in ECC_COUNTERS
+    ]
+    throttled = [
+        target(
+            aggregate("max", q.rate(f"DCGM_FI_DEV_{reason}_VIOLATION", *scope), by_node) + " / 1e9",
+            f"{{{{{NODE}}}}} {reason.lower()}",
+        )
+        for reason in ("POWER", "THERMAL")
+    ]
+    power = [
+        aggregate("max", q.selector(f"DCGM_FI_DEV_{name}", *scope), per_gpu)
+        for name in ("POWER_USAGE", "POWER_MGMT_LIMIT")
     ]
     return [
         timeseries(
@@ -259,14 +269,15 @@ def health_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
             min_value=0,
         ),
         timeseries(
-            "ECC: rows remapped",
-            "Memory rows remapped after ECC errors, per node and interval (Ampere and later "
-            "remap rows instead of retiring pages). Uncorrectable ones mean the job on that GPU "
-            "saw corrupted memory; drain the node when they grow.",
+            "ECC: uncorrectable errors and remapped rows",
+            "Double-bit (uncorrectable) ECC errors and memory rows remapped for them, per node "
+            "and interval (Ampere and later remap rows instead of retiring pages). The job on "
+            "that GPU saw corrupt memory: drain the node; correctable remaps only wear spares.",
             "none",
-            remapped,
+            memory_errors,
             width=8,
             min_value=0,
+            no_value=CUSTOM_COUNTERS_MISSING,
         ),
         count_stat(
             fleet,
@@ -296,33 +307,26 @@ def health_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
             ],
         ),
         timeseries(
-            "Lowest SM clock of busy GPUs, by node",
-            "Slowest streaming-multiprocessor clock among each node's busy GPUs. A drop while "
-            "the GPU is busy is throttling: thermal when it is hot, power when it draws its "
-            "limit (DCGM's violation counters are off in the default counter set).",
-            "hertz",
-            [
-                target(
-                    f"{aggregate('min', busy_clock, fleet.by(NODE))} * {MEBIHERTZ}",
-                    f"{{{{{NODE}}}}}",
-                )
-            ],
+            "Throttled time by reason, worst GPU per node",
+            "Share of time the most throttled GPU of each node had its clocks held down by its "
+            "power cap or by temperature (DCGM violation counters, read as nanoseconds per "
+            "second).",
+            "percentunit",
+            throttled,
             width=8,
             min_value=0,
+            max_value=1,
+            no_value=CUSTOM_COUNTERS_MISSING,
         ),
         timeseries(
-            "Power draw by node",
-            "Power the GPUs of each node draw together. Flat at the boards' limit while clocks "
-            "drop means power throttling.",
-            "watt",
-            [
-                target(
-                    aggregate("sum", q.selector("DCGM_FI_DEV_POWER_USAGE", *scope), fleet.by(NODE)),
-                    f"{{{{{NODE}}}}}",
-                )
-            ],
+            "Power draw against the limit, highest per node",
+            "Power of each node's hungriest GPU as a share of its power limit. Near 100 % while "
+            "it is throttled for power: the cap, not the work, sets its speed.",
+            "percentunit",
+            [target(aggregate("max", f"{power[0]} / {power[1]}", by_node), f"{{{{{NODE}}}}}")],
             width=8,
             min_value=0,
+            max_value=1,
         ),
     ]
 
