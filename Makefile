@@ -50,8 +50,10 @@ lint: $(DEV_STAMP)
 demo: $(STAMP)
 	$(BIN)/obsgen demo $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(PORT),--port $(PORT))
 
+# `make bench BENCH="build scale"` runs only those (build scale validate push query).
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	@scripts/ensure-prometheus.sh
+	$(BIN)/python bench/run.py $(BENCH)
 
 clean:
 	@# Push backups under $(OUT)/backups hold people's edits: never deleted here.

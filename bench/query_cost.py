@@ -15,7 +15,10 @@ variables resolved as a user opening the dashboard gets them, a range query over
 default range at the step of a full-width panel), one query at a time, timed from request to
 decoded JSON. A panel's cost is the sum of its targets' times and a dashboard's the sum of its
 panels': the work Prometheus does for one refresh (a browser sends several at once). A warm-up
-pass over every dashboard comes first, then 5 timed passes; each figure is the median.
+pass over every dashboard comes first, then 5 timed passes; each figure is the median. The
+warm-up pass also asks for Prometheus' query statistics: for a heavy panel the report shows
+how much of its time Prometheus spent evaluating and how many series and points it returned
+(the rest is the transfer and decoding of the answer, which Grafana pays too).
 
 Run: `python bench/query_cost.py` (add --json for machine-readable results).
 """
@@ -42,6 +45,7 @@ from generator.durations import parse_duration
 from generator.grafana_variables import substitute
 from generator.promql_ast import metric_names
 from generator.runtime import (
+    INSTALL_HINT,
     FleetPrometheus,
     QueryClient,
     QueryError,
@@ -118,7 +122,11 @@ def panel_costs(
 
 
 def run(runs: int = RUNS) -> list[dict[str, Any]]:
-    """Every figure of this benchmark, one result object each."""
+    """Every figure of this benchmark, one result object each; none without Prometheus."""
+    missing = [b for b in ("prometheus", "promtool") if shutil.which(b) is None]
+    if missing:
+        print(f"query_cost: skipped, {' and '.join(missing)} not installed ({INSTALL_HINT})")
+        return []
     settings = load_settings(measure.ROOT / "obsgen.yaml")
     content = build(settings)
     errors = [p for p in content.problems if p.severity == "error"]
@@ -153,11 +161,13 @@ def run(runs: int = RUNS) -> list[dict[str, Any]]:
             plans = [(d, _sent(refresh_queries(client, d.model, scrape, now))) for d in dashboards]
             recorded = _backfill_recorded(fleet, content, plans, client, scrape)
             setup_seconds = time.perf_counter() - started
-            timings = _time_refreshes(client, plans, runs)
+            timings, answers = _time_refreshes(client, plans, runs)
         setup = _setup_figure(fleet, setup_seconds, recorded)
     results = [setup]
-    for (dashboard, queries), seconds in zip(plans, timings, strict=True):
-        results.append(_dashboard_figure(dashboard, queries, seconds, recorded, fleet.step))
+    for (dashboard, queries), seconds, answered in zip(plans, timings, answers, strict=True):
+        results.append(
+            _dashboard_figure(dashboard, queries, seconds, answered, recorded, fleet.step)
+        )
     return results
 
 
@@ -206,27 +216,55 @@ def _sent(queries: list[TargetQuery]) -> list[TargetQuery]:
     return [q for q in queries if q.query.strip()]
 
 
+@dataclass
+class Answer:
+    """What one query gave in the warm-up pass: Prometheus' own evaluation time (its query
+    stats) and the size of the answer, which the client must transfer and decode."""
+
+    eval_seconds: float = 0.0
+    series: int = 0
+    points: int = 0
+    error: str = ""
+
+
 def _time_refreshes(
     client: QueryClient, plans: list[tuple[Dashboard, list[TargetQuery]]], runs: int
-) -> list[list[list[float]]]:
-    """Returns seconds[dashboard][query][run]: a warm-up pass, then `runs` timed passes,
-    every dashboard refreshed once per pass."""
+) -> tuple[list[list[list[float]]], list[list[Answer]]]:
+    """Returns seconds[dashboard][query][run] and answers[dashboard][query]: a warm-up pass
+    (that also asks for Prometheus' query statistics), then `runs` timed passes, every
+    dashboard refreshed once per pass."""
     seconds: list[list[list[float]]] = [[[] for _ in queries] for _, queries in plans]
-    refused: dict[tuple[int, int], str] = {}
+    answers = [[Answer() for _ in queries] for _, queries in plans]
     for attempt in range(runs + 1):
         for d, (_, queries) in enumerate(plans):
             for q, query in enumerate(queries):
                 path, params = query.request()
                 began = time.perf_counter()
                 try:
-                    client.get(path, params)
+                    data = client.get(path, params if attempt else [*params, ("stats", "all")])
                 except QueryError as exc:  # timed all the same: Grafana shows the error
-                    refused[(d, q)] = str(exc)
-                if attempt:
-                    seconds[d][q].append(time.perf_counter() - began)
-    for d, q in refused:
-        print(f"query_cost: {plans[d][0].title}: {plans[d][1][q].panel_title}: {refused[(d, q)]}")
-    return seconds
+                    answers[d][q].error = str(exc)
+                    continue
+                finally:
+                    if attempt:
+                        seconds[d][q].append(time.perf_counter() - began)
+                if not attempt:
+                    answers[d][q] = _answer(data)
+    for d, (dashboard, queries) in enumerate(plans):
+        for q, answer in enumerate(answers[d]):
+            if answer.error:
+                print(f"query_cost: {dashboard.title}: {queries[q].panel_title}: {answer.error}")
+    return seconds, answers
+
+
+def _answer(data: Any) -> Answer:
+    result = data.get("result", [])
+    timings = data.get("stats", {}).get("timings", {})
+    return Answer(
+        float(timings.get("evalTotalTime", 0.0)),
+        len(result) if isinstance(result, list) else 1,
+        sum(len(r.get("values", [])) or 1 for r in result) if isinstance(result, list) else 1,
+    )
 
 
 def _setup_figure(fleet: FleetPrometheus, seconds: float, recorded: list[str]) -> dict[str, Any]:
@@ -257,6 +295,7 @@ def _dashboard_figure(
     dashboard: Dashboard,
     queries: list[TargetQuery],
     seconds: list[list[float]],
+    answers: list[Answer],
     recorded: list[str],
     step: float,
 ) -> dict[str, Any]:
@@ -264,18 +303,23 @@ def _dashboard_figure(
     totals = [sum(run) for run in zip(*(p for p in panels.values()), strict=True)] or [0.0]
     medians = {key: statistics.median(costs) for key, costs in panels.items()}
     slowest = max(medians, key=lambda key: medians[key]) if medians else (0, "")
-    heavy = [
-        {
-            "panel": title,
-            "median_seconds": medians[(panel_id, title)],
-            "recorded_series_read": sorted(
-                set().union(*(reads(q.query) for q in queries if q.panel_id == panel_id))
-                & set(recorded)
-            ),
-        }
-        for panel_id, title in medians
-        if medians[(panel_id, title)] > GOAL_PANEL_SECONDS
-    ]
+    heavy = []
+    for (panel_id, title), median in medians.items():
+        if median <= GOAL_PANEL_SECONDS:
+            continue
+        mine = [i for i, q in enumerate(queries) if q.panel_id == panel_id]
+        heavy.append(
+            {
+                "panel": title,
+                "median_seconds": median,
+                "prometheus_eval_seconds": sum(answers[i].eval_seconds for i in mine),
+                "series": sum(answers[i].series for i in mine),
+                "points": sum(answers[i].points for i in mine),
+                "recorded_series_read": sorted(
+                    set().union(*(reads(queries[i].query) for i in mine)) & set(recorded)
+                ),
+            }
+        )
     total = statistics.median(totals)
     return measure.figure(
         f"refresh: {dashboard.title} ({dashboard.source})",
@@ -286,9 +330,11 @@ def _dashboard_figure(
             "queries": len(queries),
             "range_seconds": queries[0].end - queries[0].start if queries else 0,
             "scrape_seconds": step,
+            "refused_queries": sum(1 for a in answers if a.error),
         },
         totals,
         "s",
+        prometheus_eval_seconds=sum(a.eval_seconds for a in answers),
         slowest_panel={"panel": slowest[1], "median_seconds": medians.get(slowest, 0.0)},
         heavy_panels=heavy,
         goal_met=total < GOAL_DASHBOARD_SECONDS and not heavy,
@@ -296,6 +342,8 @@ def _dashboard_figure(
 
 
 def table(results: list[dict[str, Any]]) -> str:
+    if not results:
+        return "skipped: Prometheus is not installed"
     setup, dashboards = results[0], results[1:]
     p = setup["parameters"]
     lines = [
@@ -305,22 +353,25 @@ def table(results: list[dict[str, Any]]) -> str:
         f"{p['generate_seconds']:.0f} s, backfill wall {p['backfill_wall_seconds']:.0f} s, "
         f"{p['blocks']} blocks)",
         "",
-        f"{'dashboard refresh':58} {'queries':>7} {'median':>8} {'min':>8} {'max':>8}  "
-        "slowest panel",
+        f"{'dashboard refresh':50} {'queries':>7} {'median':>8} {'min':>8} {'max':>8} "
+        f"{'eval':>7}  slowest panel",
     ]
     for r in dashboards:
         slowest = r["slowest_panel"]
         lines.append(
-            f"{r['name'][len('refresh: ') :]:58} {r['parameters']['queries']:7} "
-            f"{r['median']:7.3f}s {r['min']:7.3f}s {r['max']:7.3f}s  "
+            f"{r['name'][len('refresh: ') :]:50} {r['parameters']['queries']:7} "
+            f"{r['median']:7.3f}s {r['min']:7.3f}s {r['max']:7.3f}s "
+            f"{r['prometheus_eval_seconds']:6.3f}s  "
             f"{slowest['median_seconds'] * 1000:.0f} ms {slowest['panel']}"
         )
     for r in dashboards:
         for heavy in r["heavy_panels"]:
             served = ", ".join(heavy["recorded_series_read"]) or "no recording rule"
             lines.append(
-                f"  heavy (> {GOAL_PANEL_SECONDS * 1000:.0f} ms): {r['name']}: "
-                f"{heavy['panel']} {heavy['median_seconds'] * 1000:.0f} ms ({served})"
+                f"  heavy: {r['name'][len('refresh: ') :]}: {heavy['panel']}: "
+                f"{heavy['median_seconds'] * 1000:.0f} ms (Prometheus evaluating "
+                f"{heavy['prometheus_eval_seconds'] * 1000:.0f} ms; {heavy['series']:,} series, "
+                f"{heavy['points']:,} points; {served})"
             )
     met = all(r["goal_met"] for r in dashboards)
     lines.append(
