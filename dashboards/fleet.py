@@ -68,14 +68,14 @@ def count_stat(
 def idle_gpu_hours(fleet: FleetQueries, *by: str) -> str:
     """Device-hours spent allocated but idle over the dashboard's range: the idle count sampled
     every $__interval (as fine as the panel draws), times the interval in hours."""
-    per_step = fleet.count_or_zero(fleet.idle(fleet.held_device_activity()), *by)
+    per_step = fleet.count_or_zero(fleet.idle(fleet.recorded_held_activity()), *by)
     return f"sum_over_time({per_step}[$__range:$__interval]) * $__interval_ms / 3600000"
 
 
 def activity_bands(fleet: FleetQueries, idle_ratio: float) -> str:
     """Cumulative device counts at or below each activity bound, as `le` buckets a heatmap
     reads (the idle ratio is the first bound)."""
-    activity = fleet.device_activity()
+    activity = fleet.activity()
     bounds = sorted({idle_ratio, *(b for b in ACTIVITY_BANDS if b > idle_ratio)})
     counts = [(fleet.count_or_zero(f"{activity} <= {b:g}"), f"{b:g}") for b in bounds]
     counts.append((fleet.count_or_zero(activity), "+Inf"))
@@ -84,7 +84,7 @@ def activity_bands(fleet: FleetQueries, idle_ratio: float) -> str:
 
 
 def overview_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
-    held = fleet.held_device_activity()
+    held = fleet.recorded_held_activity()
     mig = fleet.q.selector(INVENTORY_METRIC, *fleet.scope, matcher(MIG_INSTANCE, "", "!="))
     return [
         stat(
@@ -127,7 +127,7 @@ def overview_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
             "Average share of time the devices' graphics engines were busy (DCGM "
             "GR_ENGINE_ACTIVE, per MIG instance where MIG is on).",
             "percentunit",
-            [instant(aggregate("avg", fleet.device_activity(), fleet.by()))],
+            [instant(aggregate("avg", fleet.activity(), fleet.by()))],
             width=4,
         ),
         stat(
@@ -145,7 +145,7 @@ def activity_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
     inventory = fleet.q.selector(INVENTORY_METRIC, *fleet.scope)
     profile = f'label_replace({inventory}, "{MIG_PROFILE}", "{WHOLE_GPU}", "{MIG_PROFILE}", "")'
     per_device = aggregate("count", profile, fleet.device)
-    by_node = aggregate("avg", fleet.device_activity(), fleet.by(NODE))
+    by_node = aggregate("avg", fleet.activity(), fleet.by(NODE))
     return [
         heatmap(
             "Device activity across the fleet",
@@ -193,7 +193,7 @@ def activity_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
 
 
 def idle_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
-    held = fleet.held_device_activity()
+    held = fleet.recorded_held_activity()
     idle = fleet.idle(held)
     per_pod = aggregate("max", held, fleet.by("namespace", "pod"))
     return [

@@ -44,15 +44,17 @@ class FleetQueries:
         return (NODE, GPU_MODEL, "UUID", MIG_INSTANCE, MIG_PROFILE)
 
     def activity(self, *matchers: str) -> str:
-        """Raw per-device activity, 0-1: the graphics engine's active share (DCGM 4+, also
-        per MIG instance), else the utilisation gauge scaled from percent."""
+        """Activity of every device, one series each, 0-1: the graphics engine's active share
+        (DCGM 4+, also per MIG instance), else the utilisation gauge scaled from percent."""
         if int(self.q.settings.exporters.dcgm.version.split(".")[0]) >= 4:
             return self.q.selector("DCGM_FI_PROF_GR_ENGINE_ACTIVE", *self.scope, *matchers)
         return f"({self.q.selector('DCGM_FI_DEV_GPU_UTIL', *self.scope, *matchers)} / 100)"
 
-    def device_activity(self) -> str:
-        """Activity of every device, one series each."""
-        return aggregate("max", self.activity(), self.by(*self.device))
+    def recorded_held_activity(self) -> str:
+        """What held_device_activity() records (alerts/fleet.py), narrowed like it: dashboards
+        read this instead of joining every GPU with every pod at each step."""
+        matchers = [*self.q.scope_matchers(), *self.scope, *self.pods]
+        return f"{ALLOCATED_ACTIVITY}{{{', '.join(matchers)}}}" if matchers else ALLOCATED_ACTIVITY
 
     def physical_gpus(self, *by: str) -> str:
         """Number of physical GPUs (MIG instances of one GPU count once), kept apart by `by`."""

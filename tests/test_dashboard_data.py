@@ -1,6 +1,8 @@
 """Every target of every bundled dashboard shows data: a real Prometheus (started per settings
 variant) holds the synthetic fleet's `healthy` history over the dashboards' default time range,
-backfilled with the real promtool, and keeps scraping the live fleet.
+backfilled with the real promtool, and keeps scraping the live fleet. The recording rules are
+evaluated over that history too (as a Prometheus running all along would have), since panels
+read recorded series.
 
 Grafana itself cannot be installed here, so generator.runtime.panel_data does what Grafana does
 when a user opens a dashboard: variables resolved through Prometheus in templating order
@@ -73,7 +75,9 @@ def fleet(
     require_binary("prometheus")
     require_binary("promtool")
     directory = tmp_path_factory.mktemp(f"dashboard-data-{request.param}")
-    with FleetPrometheus(VARIANTS[request.param], "healthy", directory=directory) as running:
+    with FleetPrometheus(
+        VARIANTS[request.param], "healthy", directory=directory, recorded_history=True
+    ) as running:
         yield running
 
 
@@ -176,7 +180,9 @@ def test_history_shorter_than_the_default_range_is_reported(tmp_path: Path) -> N
     Instant targets (a stat over $__range) ask for the value at the end only, which exists."""
     require_binary("prometheus")
     require_binary("promtool")
-    with FleetPrometheus(Settings(), directory=tmp_path, history_seconds=900) as short:
+    with FleetPrometheus(
+        Settings(), directory=tmp_path, history_seconds=900, recorded_history=True
+    ) as short:
         dashboards = short.dashboards()
         empty = check(short, dashboards)
     assert targets(dashboards, instant=True)

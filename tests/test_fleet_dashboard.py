@@ -1,7 +1,7 @@
 """The GPU Fleet dashboard counts what the synthetic fleet holds, read the way Grafana reads a
 panel (generator.runtime.read_panel): a real Prometheus over the fleet's backfilled history,
-variables set as a user opening the dashboard gets them, instant targets asked at the end of
-the default range.
+the recording rules evaluated over it (the panels read the recorded join), variables set as
+a user opening the dashboard gets them, instant targets asked at the end of the default range.
 
 In `healthy` every GPU a pod holds is busy; in `idle-allocated-gpus` the training job's workers
 keep their GPUs and leave them idle from ten minutes into the history on.
@@ -34,7 +34,9 @@ def fleet(
     require_binary("prometheus")
     require_binary("promtool")
     directory = tmp_path_factory.mktemp(f"fleet-{request.param}")
-    with FleetPrometheus(Settings(), request.param, directory=directory) as running:
+    with FleetPrometheus(
+        Settings(), request.param, directory=directory, recorded_history=True
+    ) as running:
         yield running
 
 

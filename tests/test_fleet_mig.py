@@ -1,6 +1,7 @@
 """The GPU Fleet dashboard on a MIG-partitioned GPU: a MIG instance is a device of its own, never
 a whole GPU. A real Prometheus holds a small hand-written fleet (backfilled with promtool, no
-scraping), and the panels are read as Grafana shows them (generator.runtime.read_panel).
+scraping) with the fleet's recording rules evaluated over it, and the panels are read as
+Grafana shows them (generator.runtime.read_panel).
 
 The fleet: gpu-node-00 has two H100s, one held by a training pod and busy, one held by nobody;
 gpu-node-01 has an A100 split into three 2g.20gb MIG instances (dcgm-exporter reports each with
@@ -21,10 +22,10 @@ from typing import Any
 import pytest
 from prometheus_harness import require_binary
 
-from generator.build import build
+from generator.build import BuildResult, build
 from generator.runtime import PrometheusServer, QueryClient, read_panel, write_prometheus_config
 from generator.settings import Settings
-from generator.synthetic import create_blocks
+from generator.synthetic import create_blocks, create_rule_blocks
 
 FLEET_UID = "obsgen-gpu-fleet"
 H100, A100 = "NVIDIA H100 80GB HBM3", "NVIDIA A100-SXM4-80GB"
@@ -89,24 +90,37 @@ def write_history(path: Path, end: float) -> None:
 
 
 @pytest.fixture(scope="module")
-def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
-    """Prometheus on the backfilled MIG fleet, scraping nothing; stopped by PID afterwards."""
+def content() -> BuildResult:
+    return build(Settings())
+
+
+@pytest.fixture(scope="module")
+def prometheus(
+    tmp_path_factory: pytest.TempPathFactory, content: BuildResult
+) -> Iterator[PrometheusServer]:
+    """Prometheus on the backfilled MIG fleet and the fleet rules evaluated over it, scraping
+    nothing; stopped by PID afterwards."""
     promtool = require_binary("promtool")
     require_binary("prometheus")
     directory = tmp_path_factory.mktemp("fleet-mig")
     server = PrometheusServer(directory)
-    history = directory / "history.om"
-    write_history(history, time.time())
+    history, end = directory / "history.om", time.time()
+    write_history(history, end)
     create_blocks(history, server.data_dir, promtool)
+    (rules,) = [a for a in content.artifacts if a.path == "rules/fleet.rules.yaml"]
+    rule_file = directory / "fleet.rules.yaml"
+    rule_file.write_text(rules.text, encoding="utf-8")
     write_prometheus_config(server.config_file, [])
     with server:
+        start = end - HISTORY_SECONDS
+        create_rule_blocks([rule_file], server.data_dir, server.url, start, end, STEP_SECONDS)
+    with server:  # a new start reads the recorded blocks at once
         yield server
 
 
 @pytest.fixture(scope="module")
-def dashboard() -> dict[str, Any]:
-    artifacts = build(Settings()).artifacts
-    (found,) = [a.document for a in artifacts if a.document.get("uid") == FLEET_UID]
+def dashboard(content: BuildResult) -> dict[str, Any]:
+    (found,) = [a.document for a in content.artifacts if a.document.get("uid") == FLEET_UID]
     return found
 
 

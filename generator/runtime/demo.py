@@ -59,7 +59,10 @@ def run_demo(
     stop = stop or threading.Event()
     with _stop_on_signals(stop):  # from here on a signal only asks the loop below to end
         directory = Path(tempfile.mkdtemp(prefix="obsgen-demo-"))
-        fleet = FleetPrometheus(settings, scenario, directory=directory, port=port)
+        # Recorded series over the history too, as a Prometheus running all along has them.
+        fleet = FleetPrometheus(
+            settings, scenario, directory=directory, port=port, recorded_history=True
+        )
         try:
             fleet.start()
             _announce(fleet, scenario, echo)

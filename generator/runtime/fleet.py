@@ -33,6 +33,7 @@ from generator.synthetic import (
     Scenario,
     Simulation,
     backfill_history,
+    create_rule_blocks,
     get_scenario,
 )
 
@@ -49,7 +50,9 @@ class FleetPrometheus:
     starts (default: the Simulation's ten minutes). `port` None picks a free port;
     `prometheus_args` are further Prometheus flags. `live` False serves no endpoint: Prometheus
     holds the backfilled history only and scrapes nothing. `backfill_slice_seconds` writes and
-    backfills the history in slices of that length (see backfill_history), for large fleets."""
+    backfills the history in slices of that length (see backfill_history), for large fleets.
+    `recorded_history` also evaluates the recording rules over the backfilled history (which
+    Prometheus itself never does), so panels reading recorded series show the whole range."""
 
     def __init__(
         self,
@@ -69,6 +72,7 @@ class FleetPrometheus:
         seed: int = 0,
         live: bool = True,
         backfill_slice_seconds: float | None = None,
+        recorded_history: bool = False,
     ) -> None:
         self.settings = settings
         self.scenario = get_scenario(scenario) if isinstance(scenario, str) else scenario
@@ -83,6 +87,7 @@ class FleetPrometheus:
         self.seed = seed
         self.live = live
         self.backfill_slice_seconds = backfill_slice_seconds
+        self.recorded_history = recorded_history
         self.prometheus = PrometheusServer(self.directory, port, extra_args=prometheus_args)
         self.simulation: Simulation | None = None
         self.endpoint: MetricsEndpoint | None = None
@@ -161,9 +166,10 @@ class FleetPrometheus:
                 evaluation_interval=self.evaluation_interval,
             )
             self.prometheus.start()
+            if self.recorded_history and history > 0:
+                self._backfill_recorded(now - history, now, promtool)
         except BaseException:
-            if self.endpoint is not None:
-                self.endpoint.stop()
+            self.stop()
             raise
         return self
 
@@ -216,6 +222,18 @@ class FleetPrometheus:
         except BackfillError as exc:
             raise StartupError(str(exc)) from None
         self.blocks, self.backfill_seconds = stats.blocks, stats.seconds
+
+    def _backfill_recorded(self, start: float, end: float, promtool: str) -> None:
+        """Writes the recording rules' series from `start` to `end` as blocks, then restarts
+        Prometheus so it reads them now instead of at its next (minutely) block reload."""
+        try:
+            create_rule_blocks(
+                self.rule_files, self.prometheus.data_dir, self.url, start, end, self.step, promtool
+            )
+        except BackfillError as exc:
+            raise StartupError(str(exc)) from None
+        self.prometheus.stop()
+        self.prometheus.start()
 
     def _scrape_config(self, endpoint: MetricsEndpoint, simulation: Simulation) -> dict[str, Any]:
         config = endpoint.scrape_config(SCRAPE_JOB, _duration(self.step))

@@ -158,7 +158,7 @@ class ServerProcess:
         """Starts the program and waits until it is ready; returns self.
 
         Raises MissingBinaryError, PortInUseError or StartupError (with the log's end)."""
-        if self._process is not None:
+        if self.running():  # a stopped server starts again (on a fresh port unless one is set)
             return self
         binary = self._binary or find_binary(self.PROGRAM)
         self.directory.mkdir(parents=True, exist_ok=True)
