@@ -4,9 +4,9 @@ The synthetic fleet of BENCHMARK_SHAPE (128 nodes x 8 GPUs, a Ray Train job on 8
 64 vLLM replicas) is simulated at the scrape interval of obsgen.yaml over the longest default
 time range of the dashboards (plus ten minutes for rate windows), backfilled with promtool in
 15-minute slices into a Prometheus that scrapes nothing more (FleetPrometheus, live=False).
-If a dashboard reads a series recorded by obsgen's rules, the recording rules are backfilled
-over the same history (`promtool tsdb create-blocks-from rules`): Prometheus does not evaluate
-rules over backfilled history by itself.
+If a bundled dashboard reads a series recorded by obsgen's rules, the recording rules are
+evaluated over the same history too (FleetPrometheus recorded_history: `promtool tsdb
+create-blocks-from rules`), since Prometheus does not evaluate rules over backfilled history.
 
 Every bundled dashboard is found in the build, and the reference architecture's dashboards
 are read from ../shared/reference/anchors when that directory exists. For each, every
@@ -41,6 +41,7 @@ import measure
 sys.path.insert(0, str(measure.ROOT))
 
 from generator.build import BuildResult, build
+from generator.checks.expressions import dashboard_expressions
 from generator.durations import parse_duration
 from generator.grafana_variables import substitute
 from generator.promql_ast import metric_names
@@ -55,14 +56,13 @@ from generator.runtime import (
 from generator.runtime.fleet import HISTORY_MARGIN_SECONDS
 from generator.runtime.time_range import longest_default_range
 from generator.settings import load_settings
-from generator.synthetic import BENCHMARK_SHAPE, create_rule_blocks
+from generator.synthetic import BENCHMARK_SHAPE
 
 RUNS = 5
 SLICE_SECONDS = 900.0
 GOAL_DASHBOARD_SECONDS = 1.0
 GOAL_PANEL_SECONDS = 0.1
 REFERENCE_DIR = measure.ROOT.parent / "shared" / "reference" / "anchors"
-RECORDED_WAIT_SECONDS = 180.0  # Prometheus looks for new blocks once a minute
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,21 @@ def reads(expr: str) -> set[str]:
         return set()
 
 
+def recorded_series_read(content: BuildResult) -> list[str]:
+    """Returns the series of obsgen's recording rules that the bundled dashboards read."""
+    recorded = recorded_series(content)
+    return sorted(
+        {
+            name
+            for artifact in content.artifacts
+            if artifact.kind == "dashboard"
+            for expression in dashboard_expressions(artifact.document, artifact.path)
+            for name in reads(expression.text)
+            if name in recorded
+        }
+    )
+
+
 def panel_costs(
     queries: list[TargetQuery], seconds: list[list[float]]
 ) -> dict[tuple[int, str], list[float]]:
@@ -139,6 +154,7 @@ def run(runs: int = RUNS) -> list[dict[str, Any]]:
         print(f"query_cost: {REFERENCE_DIR} not found; the reference dashboards are skipped")
     dashboards += reference or []
     scrape = parse_duration(settings.prometheus.scrape_interval) or 30.0
+    recorded = recorded_series_read(content)
     history = longest_default_range(d.model for d in dashboards) + HISTORY_MARGIN_SECONDS
     with tempfile.TemporaryDirectory(prefix="obsgen-bench-query-") as scratch:
         started = time.perf_counter()
@@ -152,15 +168,15 @@ def run(runs: int = RUNS) -> list[dict[str, Any]]:
             shape=BENCHMARK_SHAPE,
             live=False,
             backfill_slice_seconds=SLICE_SECONDS,
+            recorded_history=bool(recorded),
             prometheus_args=["--query.timeout=60s"],
         )
         with fleet:
             assert fleet.history is not None
             now = fleet.history.end
             client = QueryClient(fleet.url, timeout=60.0)
-            plans = [(d, _sent(refresh_queries(client, d.model, scrape, now))) for d in dashboards]
-            recorded = _backfill_recorded(fleet, content, plans, client, scrape)
             setup_seconds = time.perf_counter() - started
+            plans = [(d, _sent(refresh_queries(client, d.model, scrape, now))) for d in dashboards]
             timings, answers = _time_refreshes(client, plans, runs)
         setup = _setup_figure(fleet, setup_seconds, recorded)
     results = [setup]
@@ -169,46 +185,6 @@ def run(runs: int = RUNS) -> list[dict[str, Any]]:
             _dashboard_figure(dashboard, queries, seconds, answered, recorded, fleet.step)
         )
     return results
-
-
-def _backfill_recorded(
-    fleet: FleetPrometheus,
-    content: BuildResult,
-    plans: list[tuple[Dashboard, list[TargetQuery]]],
-    client: QueryClient,
-    scrape: float,
-) -> list[str]:
-    """Backfills obsgen's recording rules when a bundled dashboard reads one of their series;
-    returns the series read. Waits until Prometheus has loaded the new blocks."""
-    recorded = recorded_series(content)
-    assert fleet.history is not None
-    read = sorted(
-        {
-            name
-            for dashboard, queries in plans
-            if dashboard.source == "bundled"
-            for query in queries
-            for name in reads(query.query)
-            if name in recorded
-        }
-    )
-    if not read:
-        return []
-    create_rule_blocks(
-        fleet.rule_files,
-        fleet.prometheus.data_dir,
-        fleet.url,
-        fleet.history.start,
-        fleet.history.end,
-        scrape,
-    )
-    deadline = time.monotonic() + RECORDED_WAIT_SECONDS
-    probe = f"count(count_over_time({read[0]}[5m]))"
-    while not client.query(probe, fleet.history.start + 600):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"Prometheus did not load the recorded history of {read[0]}")
-        time.sleep(2)
-    return read
 
 
 def _sent(queries: list[TargetQuery]) -> list[TargetQuery]:

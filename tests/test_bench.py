@@ -20,6 +20,7 @@ import measure  # noqa: E402
 import query_cost  # noqa: E402
 import scale  # noqa: E402
 
+from generator.build import Artifact, BuildResult  # noqa: E402
 from generator.runtime import TargetQuery  # noqa: E402
 
 
@@ -115,3 +116,29 @@ def test_repeat_warms_up_once_and_prepares_every_call() -> None:
     assert calls == ["prep", "run"] * 4
     figure = measure.figure("x", {"n": 1}, samples, "s", ratio=2.0)
     assert figure["median"] == 2.0 and figure["parameters"] == {"runs": 3, "n": 1}
+
+
+def test_recorded_series_read_are_the_recording_rules_a_dashboard_selects() -> None:
+    rules = {
+        "groups": [
+            {
+                "name": "g",
+                "rules": [
+                    {"record": "job:used:sum", "expr": "sum by (job) (used)"},
+                    {"record": "job:unused:sum", "expr": "sum by (job) (unused)"},
+                    {"alert": "High", "expr": "job:used:sum > 1"},
+                ],
+            }
+        ]
+    }
+    target = {"refId": "A", "expr": 'job:used:sum{job=~"$job"} / on (job) total'}
+    dashboard = {"uid": "d", "title": "d", "panels": [{"id": 1, "targets": [target]}]}
+    content = BuildResult(
+        [
+            Artifact("rules", "rules/a.rules.yaml", "", "alerts/a.py", rules),
+            Artifact("dashboard", "dashboards/d.json", "", "dashboards/d.py", dashboard),
+        ],
+        [],
+    )
+    assert query_cost.recorded_series(content) == {"job:used:sum", "job:unused:sum"}
+    assert query_cost.recorded_series_read(content) == ["job:used:sum"]
