@@ -27,11 +27,12 @@ def _seconds(value: float) -> str:
 
 
 def machine_line(machine: dict[str, Any]) -> str:
+    ran = machine.get("benchmarks_run", [])
     return (
         f"Measured on {machine['nproc']} CPUs ({machine['cpu']}), {machine['memory_gib']} GiB "
         f"of RAM, Python {machine['python']}, load average {machine['load_average_at_start']:.1f} "
-        f"at the start and {machine['load_average_at_end']:.1f} at the end; `make bench` took "
-        f"{machine['seconds'] / 60:.1f} min."
+        f"at the start and {machine['load_average_at_end']:.1f} at the end; the last run "
+        f"({', '.join(ran) or 'every benchmark'}) took {machine['seconds'] / 60:.1f} min."
     )
 
 

@@ -80,6 +80,7 @@ def main(names: list[str]) -> None:
         print(f"== {name} ({time.perf_counter() - started:.0f} s)\n{table(sections[name])}\n")
     about["load_average_at_end"] = os.getloadavg()[0]
     about["seconds"] = round(time.perf_counter() - began)
+    about["benchmarks_run"] = selected
     results = [r for name in BENCHMARKS for r in sections.get(name, [])]
     RESULTS.write_text(json.dumps({"machine": about, "results": results}, indent=2) + "\n")
     print(
