@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.fleet_queries import ALLOCATED_ACTIVITY, FleetQueries
+from generator.fleet_queries import ACTIVITY_BUCKETS, ALLOCATED_ACTIVITY, FleetQueries
 from generator.queries import Queries
 from generator.rules import AlertingRule, RecordingRule, RuleGroup
 from generator.settings import Settings
@@ -25,6 +25,8 @@ def build(settings: Settings) -> RuleGroup:
             # The join of DCGM activity with Kubernetes GPU requests reads every GPU and pod of
             # the fleet: recorded once per evaluation, read by the alert and ad-hoc queries.
             RecordingRule(record=ALLOCATED_ACTIVITY, expr=fleet.held_device_activity()),
+            # The fleet dashboard's activity heatmap: a few series per node, not one per GPU.
+            RecordingRule(record=ACTIVITY_BUCKETS, expr=fleet.activity_buckets()),
             AlertingRule(
                 alert="GpusAllocatedIdle",
                 expr=fleet.idle(ALLOCATED_ACTIVITY),

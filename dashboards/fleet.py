@@ -36,7 +36,6 @@ from generator.settings import Settings
 UID = "obsgen-gpu-fleet"
 GPU_HOURS = "suffix: GPU-h"
 LEAST_ACTIVE_PODS = 20  # the bar gauge lists this many pods, least active first
-ACTIVITY_BANDS = (0.25, 0.5, 0.75)  # heatmap band bounds above the idle ratio
 # Double-bit errors (an opt-in field) and the rows remapped for errors (on by default).
 ECC_COUNTERS = (
     ("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "double-bit errors"),
@@ -70,17 +69,6 @@ def idle_gpu_hours(fleet: FleetQueries, *by: str) -> str:
     every $__interval (as fine as the panel draws), times the interval in hours."""
     per_step = fleet.count_or_zero(fleet.idle(fleet.recorded_held_activity()), *by)
     return f"sum_over_time({per_step}[$__range:$__interval]) * $__interval_ms / 3600000"
-
-
-def activity_bands(fleet: FleetQueries, idle_ratio: float) -> str:
-    """Cumulative device counts at or below each activity bound, as `le` buckets a heatmap
-    reads (the idle ratio is the first bound)."""
-    activity = fleet.activity()
-    bounds = sorted({idle_ratio, *(b for b in ACTIVITY_BANDS if b > idle_ratio)})
-    counts = [(fleet.count_or_zero(f"{activity} <= {b:g}"), f"{b:g}") for b in bounds]
-    counts.append((fleet.count_or_zero(activity), "+Inf"))
-    buckets = [f'label_replace({count}, "le", "{le}", "", "")' for count, le in counts]
-    return " or ".join(buckets)
 
 
 def overview_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
@@ -152,7 +140,13 @@ def activity_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
             f"How many devices ran at each activity level over time: the lowest band (up to "
             f"{idle_ratio:.0%}) holds the idle ones. A fleet doing its work is dark at the top.",
             "percentunit",
-            [target(activity_bands(fleet, idle_ratio), "{{le}}", heatmap=True)],
+            [
+                target(
+                    aggregate("sum", fleet.recorded_activity_buckets(), ("le",)),
+                    "{{le}}",
+                    heatmap=True,
+                )
+            ],
         ),
         timeseries(
             "Activity by node",
@@ -254,9 +248,9 @@ def health_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
         )
         for reason in ("POWER", "THERMAL")
     ]
+    # Both series of a GPU carry the same labels: divided one to one, no regrouping.
     power = [
-        aggregate("max", q.selector(f"DCGM_FI_DEV_{name}", *scope), per_gpu)
-        for name in ("POWER_USAGE", "POWER_MGMT_LIMIT")
+        q.selector(f"DCGM_FI_DEV_{name}", *scope) for name in ("POWER_USAGE", "POWER_MGMT_LIMIT")
     ]
     return [
         timeseries(

@@ -23,6 +23,8 @@ GPU_RESOURCES = "nvidia_com_gpu|nvidia_com_mig_.+"
 # One series per physical GPU (always exported, whatever the workload).
 INVENTORY_METRIC = "DCGM_FI_DEV_FB_USED"
 ALLOCATED_ACTIVITY = "device:gpu_activity_allocated:max"
+ACTIVITY_BUCKETS = "node_model:gpu_device_activity_bucket:count"
+ACTIVITY_BOUNDS = (0.25, 0.5, 0.75)  # activity bucket bounds above the idle ratio
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,34 @@ class FleetQueries:
     def recorded_held_activity(self) -> str:
         """What held_device_activity() records (alerts/fleet.py), narrowed like it: dashboards
         read this instead of joining every GPU with every pod at each step."""
-        matchers = [*self.q.scope_matchers(), *self.scope, *self.pods]
-        return f"{ALLOCATED_ACTIVITY}{{{', '.join(matchers)}}}" if matchers else ALLOCATED_ACTIVITY
+        return self._recorded(ALLOCATED_ACTIVITY, *self.scope, *self.pods)
+
+    def activity_buckets(self) -> str:
+        """Devices of each node and GPU model at or below each activity bound (the idle ratio
+        first), cumulative with an `le` label like a histogram's buckets; 0 where none is."""
+        activity = self.activity()
+        idle_ratio = self.q.settings.thresholds.gpu_idle_ratio
+        bounds = [
+            f"{b:g}" for b in sorted({idle_ratio, *(b for b in ACTIVITY_BOUNDS if b > idle_ratio)})
+        ]
+        by = self.by(NODE, GPU_MODEL)
+        every = aggregate("count", activity, by)
+        buckets = [
+            (f"{aggregate('count', f'{activity} <= {bound}', by)} or (0 * {every})", bound)
+            for bound in bounds
+        ]
+        return " or ".join(
+            f'label_replace({count}, "le", "{le}", "", "")'
+            for count, le in [*buckets, (every, "+Inf")]
+        )
+
+    def recorded_activity_buckets(self) -> str:
+        """What activity_buckets() records, narrowed to the scope."""
+        return self._recorded(ACTIVITY_BUCKETS, *self.scope)
+
+    def _recorded(self, record: str, *matchers: str) -> str:
+        selected = [*self.q.scope_matchers(), *matchers]
+        return f"{record}{{{', '.join(selected)}}}" if selected else record
 
     def physical_gpus(self, *by: str) -> str:
         """Number of physical GPUs (MIG instances of one GPU count once), kept apart by `by`."""
