@@ -147,6 +147,8 @@ def validate(
 
     PATHS may hold Grafana dashboard JSON (bare or under "dashboard"), Prometheus rule files,
     PrometheusRule manifests and dashboard ConfigMaps (other Kubernetes objects are skipped).
+    An `obsgen build` output directory is read through its manifest.json: each dashboard and
+    rule file once, not again as its ConfigMap or PrometheusRule.
     Exit 0 when nothing reaches --fail-on, 1 when something does, 2 for usage errors."""
     from generator.checks.problem import SEVERITY_RANK
     from generator.checks.report import render, summary

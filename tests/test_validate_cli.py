@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -152,6 +153,29 @@ def test_no_path_validates_the_bundled_build() -> None:
     assert re.search(r"^no problems in \d+ documents$", completed.stdout, re.MULTILINE), (
         completed.stdout
     )
+
+
+def test_a_build_output_directory_is_checked_once_per_document(bundled: Path) -> None:
+    # `obsgen build --out out && obsgen validate out`: ConfigMaps and PrometheusRules deliver
+    # the same documents again and must not be reported as duplicates of themselves.
+    manifest = json.loads((bundled / "manifest.json").read_text(encoding="utf-8"))
+    listed = [a for a in manifest["artifacts"] if a["kind"] in ("dashboard", "rules")]
+    result = validate(bundled)
+    clean_exit(result, 0)
+    assert f"no problems in {len(listed)} documents" in result.output, result.output
+    assert validate(bundled / "kubernetes").exit_code == 0
+
+
+def test_a_build_output_directory_reports_a_listed_file_that_is_gone(
+    bundled: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "out"
+    shutil.copytree(bundled, copy)
+    (copy / RULES).unlink()
+    problems = reported(copy, code=1)
+    assert [(p["check"], Path(p["file"]).name) for p in problems] == [
+        ("input/unreadable", Path(RULES).name)
+    ]
 
 
 def test_bundled_copies_in_every_input_form_are_clean(bundled: Path, tmp_path: Path) -> None:

@@ -58,7 +58,10 @@ def _read_paths(paths: Iterable[Path]) -> tuple[list[Document], list[Problem]]:
 
 def _files(paths: Iterable[Path], problems: list[Problem]) -> Iterator[Path]:
     for path in paths:
-        if path.is_dir():
+        built = _built_artifacts(path)
+        if built is not None:
+            yield from built
+        elif path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.suffix.lower() in _SUFFIXES)
             for candidate in found:
                 if candidate.is_file():
@@ -73,6 +76,26 @@ def _files(paths: Iterable[Path], problems: list[Problem]) -> Iterator[Path]:
             yield path
         else:
             problems.append(_input_problem(str(path), "no such file or directory"))
+
+
+def _built_artifacts(directory: Path) -> list[Path] | None:
+    """The dashboards and rule files an `obsgen build` output directory lists in its
+    manifest.json; None when `directory` is not one. Its ConfigMaps and PrometheusRules
+    deliver the same documents again, so checking them too would report every uid and rule as
+    a duplicate of itself (`obsgen validate DIR/kubernetes` checks those)."""
+    manifest = directory / "manifest.json"
+    if not directory.is_dir() or not manifest.is_file():
+        return None
+    try:
+        artifacts = json.loads(manifest.read_text(encoding="utf-8")).get("artifacts")
+        listed = sorted(
+            directory / entry["path"]
+            for entry in artifacts
+            if entry.get("kind") in ("dashboard", "rules")
+        )
+    except (OSError, ValueError, AttributeError, TypeError, KeyError):
+        return None  # not obsgen's manifest: read the directory like any other
+    return listed or None
 
 
 def read_file(path: Path) -> tuple[list[Document], Problem | None]:
