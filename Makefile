@@ -45,6 +45,10 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check generator dashboards alerts tests bench
 	$(BIN)/ruff format --check generator dashboards alerts tests bench
 	$(BIN)/mypy
+	# dashboards/ and alerts/ both hold inference.py and fleet.py: one mypy run each.
+	$(BIN)/mypy dashboards
+	$(BIN)/mypy alerts
+	MYPYPATH=bench:tests $(BIN)/mypy bench
 
 # `make demo SCENARIO=xid-error PORT=9091`: Prometheus on the synthetic fleet until Ctrl-C.
 demo: $(STAMP)
