@@ -3,6 +3,7 @@ throttling, framebuffer nearly full, and GPUs (or a node's GPU metrics) that dis
 
 from __future__ import annotations
 
+from generator.fleet_queries import FleetQueries
 from generator.queries import Queries, aggregate, join_or
 from generator.rules import AlertingRule, RecordingRule, Rule, RuleGroup
 from generator.settings import Settings
@@ -35,6 +36,11 @@ def build(settings: Settings) -> RuleGroup:
             thermal_throttling_alert(q),
             framebuffer_alert(q),
             *missing_gpu_rules(q),
+            # The GPU Fleet dashboard's health panels: a few series per node, not one per GPU.
+            *(
+                RecordingRule(record=record, expr=expr)
+                for record, expr in FleetQueries(Queries(settings).for_rules()).health_records()
+            ),
         ),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from generator import slo
+from generator import slo, vllm_records
 from generator.queries import Queries, aggregate, bucket_bound_matcher, matcher
 from generator.rules import AlertingRule, Rule, RuleGroup
 from generator.settings import Settings
@@ -55,6 +55,8 @@ def build(settings: Settings) -> RuleGroup:
     ]
     # Each SLO's recording rules come before the alerts that read them, evaluated in order.
     rules += [rule for sli in slis for rule in latency_slo_rules(settings, sli)]
+    # The Inference dashboard's latency panels read these instead of every replica's buckets.
+    rules += vllm_records.recording_rules(Queries(settings).for_rules())
     return RuleGroup(name="vllm-inference", rules=tuple(rules))
 
 

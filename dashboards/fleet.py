@@ -13,12 +13,20 @@ import grafanalib.core as G
 from generator.fleet_queries import (
     GPU_MODEL,
     GPU_RESOURCES,
+    HEALTH_WINDOW,
+    HOTTEST,
     INVENTORY_METRIC,
+    MEMORY_ERROR_COUNTERS,
     MIG_INSTANCE,
     MIG_PROFILE,
     NODE,
+    POWER_SHARE,
+    THROTTLE_REASONS,
     WHOLE_GPU,
+    XID_GPUS,
     FleetQueries,
+    memory_errors_record,
+    violation_record,
 )
 from generator.panels import (
     Section,
@@ -36,13 +44,9 @@ from generator.settings import Settings
 UID = "obsgen-gpu-fleet"
 GPU_HOURS = "suffix: GPU-h"
 LEAST_ACTIVE_PODS = 20  # the bar gauge lists this many pods, least active first
-# Double-bit errors (an opt-in field) and the rows remapped for errors (on by default).
-ECC_COUNTERS = (
-    ("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "double-bit errors"),
-    ("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", "rows remapped (uncorrectable)"),
-    ("DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", "rows remapped (correctable)"),
-)
 CUSTOM_COUNTERS_MISSING = "Not collected: enable these DCGM fields in the exporter's counters CSV"
+# Panels reading a series per node that obsgen's rules record say so in their description.
+RECORDED = "Reads the per-node series that obsgen's recording rules write (gpu-health group)"
 
 
 def instant(expr: str, legend: str = "") -> G.Target:
@@ -231,42 +235,41 @@ def health_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
     q, scope = fleet.q, fleet.scope
     limits = settings.thresholds
     per_gpu = fleet.by(NODE, "UUID")
-    xid = aggregate("max", q.selector("DCGM_FI_DEV_XID_ERRORS", *scope), per_gpu)
     temperature = aggregate("max", q.selector("DCGM_FI_DEV_GPU_TEMP", *scope), per_gpu)
     by_node = fleet.by(NODE)
+
+    def per_node(op: str, record: str) -> str:
+        return aggregate(op, q.recorded(record, *scope), by_node)
+
     memory_errors = [
-        target(
-            aggregate("sum", q.rate(counter, *scope, function="increase"), by_node),
-            f"{{{{{NODE}}}}} {label}",
-        )
-        for counter, label in ECC_COUNTERS
+        target(per_node("sum", memory_errors_record(counter)), f"{{{{{NODE}}}}} {label}")
+        for counter, label in MEMORY_ERROR_COUNTERS
     ]
     throttled = [
         target(
-            aggregate("max", q.rate(f"DCGM_FI_DEV_{reason}_VIOLATION", *scope), by_node) + " / 1e9",
+            per_node("max", violation_record(reason)) + " / 1e9",
             f"{{{{{NODE}}}}} {reason.lower()}",
         )
-        for reason in ("POWER", "THERMAL")
-    ]
-    # Both series of a GPU carry the same labels: divided one to one, no regrouping.
-    power = [
-        q.selector(f"DCGM_FI_DEV_{name}", *scope) for name in ("POWER_USAGE", "POWER_MGMT_LIMIT")
+        for reason in THROTTLE_REASONS
     ]
     return [
         timeseries(
             "GPUs with an XID error, by node",
             "GPUs whose driver reported an XID (DCGM keeps the last code until a reset). "
-            "Hardware XIDs (48, 63, 64, 74, 79, 92-95, 119, 120) raise GpuXidHardwareError.",
+            "Hardware XIDs (48, 63, 64, 74, 79, 92-95, 119, 120) raise GpuXidHardwareError. "
+            f"{RECORDED} ({XID_GPUS}).",
             "none",
-            [target(fleet.count_or_zero(f"{xid} > 0", NODE), f"{{{{{NODE}}}}}")],
+            [target(per_node("sum", XID_GPUS), f"{{{{{NODE}}}}}")],
             width=8,
             min_value=0,
         ),
         timeseries(
             "ECC: uncorrectable errors and remapped rows",
-            "Double-bit (uncorrectable) ECC errors and memory rows remapped for them, per node "
-            "and interval (Ampere and later remap rows instead of retiring pages). The job on "
-            "that GPU saw corrupt memory: drain the node; correctable remaps only wear spares.",
+            f"Double-bit (uncorrectable) ECC errors and memory rows remapped for them, per node "
+            f"over the previous {HEALTH_WINDOW} (Ampere and later remap rows instead of "
+            f"retiring pages). The job on that GPU saw corrupt memory: drain the node; "
+            f"correctable remaps only wear spares. {RECORDED} "
+            f"(node_model:<counter>:increase{HEALTH_WINDOW}).",
             "none",
             memory_errors,
             width=8,
@@ -291,9 +294,9 @@ def health_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
         timeseries(
             "Hottest GPU by node",
             "Highest GPU temperature of each node; lines at the warning and critical "
-            "temperatures of the GPU health alerts.",
+            f"temperatures of the GPU health alerts. {RECORDED} ({HOTTEST}).",
             "celsius",
-            [target(aggregate("max", temperature, fleet.by(NODE)), f"{{{{{NODE}}}}}")],
+            [target(per_node("max", HOTTEST), f"{{{{{NODE}}}}}")],
             width=8,
             steps=[
                 ("orange", limits.gpu_temperature_warning_celsius),
@@ -303,8 +306,9 @@ def health_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
         timeseries(
             "Throttled time by reason, worst GPU per node",
             "Share of time the most throttled GPU of each node had its clocks held down by its "
-            "power cap or by temperature (DCGM violation counters, read as nanoseconds per "
-            "second).",
+            f"power cap or by temperature over the previous {HEALTH_WINDOW} (DCGM violation "
+            f"counters, read as nanoseconds per second). {RECORDED} "
+            f"(node_model:DCGM_FI_DEV_<reason>_VIOLATION:max_rate{HEALTH_WINDOW}).",
             "percentunit",
             throttled,
             width=8,
@@ -315,9 +319,10 @@ def health_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
         timeseries(
             "Power draw against the limit, highest per node",
             "Power of each node's hungriest GPU as a share of its power limit. Near 100 % while "
-            "it is throttled for power: the cap, not the work, sets its speed.",
+            f"it is throttled for power: the cap, not the work, sets its speed. {RECORDED} "
+            f"({POWER_SHARE}).",
             "percentunit",
-            [target(aggregate("max", f"{power[0]} / {power[1]}", by_node), f"{{{{{NODE}}}}}")],
+            [target(per_node("max", POWER_SHARE), f"{{{{{NODE}}}}}")],
             width=8,
             min_value=0,
             max_value=1,

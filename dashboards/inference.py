@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import grafanalib.core as G
 
+from generator import vllm_records
 from generator.panels import (
     Section,
     dashboard,
@@ -21,6 +22,7 @@ from generator.panels import (
 )
 from generator.queries import Queries, aggregate, matcher
 from generator.settings import Settings
+from generator.vllm_records import E2E, TTFT
 
 UID = "bec31e71-3ac5-4133-b2e3-b9f75c8ab56c"
 QUANTILES = ((0.5, "p50"), (0.9, "p90"), (0.99, "p99"))
@@ -28,8 +30,6 @@ TOKENS_PER_SECOND = "suffix: tok/s"
 BY_MODEL = ("model_name",)
 BY_REPLICA = ("model_name", "pod")  # `pod` is the scrape target's, with or without Ray Serve
 REPLICA_LEGEND = "{{model_name}} {{pod}}"
-TTFT = "vllm:time_to_first_token_seconds"
-E2E = "vllm:e2e_request_latency_seconds"
 FINISHED = "vllm:request_success_total"
 FAILED_REASONS = "abort|error"  # finish reasons of requests that did not complete
 
@@ -43,16 +43,17 @@ def quantiles_panel(
     target_seconds: float | None = None,
     width: int = 8,
 ) -> G.Panel:
-    """p50/p90/p99 of a vLLM latency histogram per model; `target_seconds` draws a red line."""
+    """p50/p90/p99 of a vLLM latency histogram per model, from its recorded bucket rates;
+    `target_seconds` draws a red line."""
+    record = vllm_records.bucket_rates(metric)
+    buckets = aggregate("sum", q.recorded(record, *scope), ("le", *BY_MODEL))
     return timeseries(
         title,
-        description,
+        f"{description} Reads {record}, the per-model bucket rates over "
+        f"{vllm_records.WINDOW} that obsgen's recording rules write (vllm-inference group).",
         "s",
         [
-            target(
-                q.vllm_quantile(quantile, metric, BY_MODEL, *scope),
-                f"{{{{model_name}}}} {label}",
-            )
+            target(f"histogram_quantile({quantile}, {buckets})", f"{{{{model_name}}}} {label}")
             for quantile, label in QUANTILES
         ],
         min_value=0,
@@ -66,8 +67,8 @@ def latency_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.P
 
     def against_target(title: str, what: str, metric: str, target_seconds: float) -> G.Panel:
         description = (
-            f"{what} per model, p50/p90/p99 over the dashboard's rate interval. The red line "
-            f"is the target from obsgen.yaml ({target_seconds:g} s for p99)."
+            f"{what} per model, p50/p90/p99. The red line is the target from obsgen.yaml "
+            f"({target_seconds:g} s for p99)."
         )
         return quantiles_panel(q, title, description, metric, scope, target_seconds)
 
@@ -81,7 +82,7 @@ def latency_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.P
         against_target(
             "Inter-token latency",
             "Time between consecutive output tokens (decode speed as users feel it)",
-            "vllm:inter_token_latency_seconds",
+            vllm_records.ITL,
             limits.inter_token_target_seconds,
         ),
         against_target(
@@ -93,9 +94,18 @@ def latency_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.P
         timeseries(
             "Time to first token p99 per replica",
             "TTFT p99 of each replica: one slow replica (a full KV cache, a sick GPU) shows "
-            "here before it moves the model's p99. The red line is the target.",
+            "here before it moves the model's p99. The red line is the target. Reads "
+            f"{vllm_records.replica_ttft_p99()}, which obsgen's recording rules write "
+            f"(vllm-inference group) over {vllm_records.WINDOW}.",
             "s",
-            [target(q.vllm_quantile(0.99, TTFT, BY_REPLICA, *scope), REPLICA_LEGEND)],
+            [
+                target(
+                    aggregate(
+                        "max", q.recorded(vllm_records.replica_ttft_p99(), *scope), BY_REPLICA
+                    ),
+                    REPLICA_LEGEND,
+                )
+            ],
             min_value=0,
             steps=[("red", limits.ttft_target_seconds)],
             width=10,
@@ -213,7 +223,7 @@ def queue_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.Pan
             "Queue time",
             "Time requests wait for a place in the running batch, per model, p50/p90/p99. "
             "When it makes up most of TTFT the model needs more replicas.",
-            "vllm:request_queue_time_seconds",
+            vllm_records.QUEUE,
             scope,
             width=12,
         ),

@@ -25,6 +25,28 @@ INVENTORY_METRIC = "DCGM_FI_DEV_FB_USED"
 ALLOCATED_ACTIVITY = "device:gpu_activity_allocated:max"
 ACTIVITY_BUCKETS = "node_model:gpu_device_activity_bucket:count"
 ACTIVITY_BOUNDS = (0.25, 0.5, 0.75)  # activity bucket bounds above the idle ratio
+# Health per node and GPU model, recorded by alerts/gpu_health.py for the GPU Fleet dashboard.
+HEALTH_WINDOW = "5m"
+XID_GPUS = "node_model:gpus_with_xid_error:count"
+HOTTEST = "node_model:DCGM_FI_DEV_GPU_TEMP:max"
+POWER_SHARE = "node_model:gpu_power_usage_of_limit:max_ratio"
+THROTTLE_REASONS = ("POWER", "THERMAL")  # DCGM_FI_DEV_<reason>_VIOLATION, nanoseconds
+# Double-bit errors (an opt-in field) and the rows remapped for errors (on by default).
+MEMORY_ERROR_COUNTERS = (
+    ("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "double-bit errors"),
+    ("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", "rows remapped (uncorrectable)"),
+    ("DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", "rows remapped (correctable)"),
+)
+
+
+def memory_errors_record(counter: str) -> str:
+    """The recorded increase of a DCGM memory-error counter per node and GPU model."""
+    return f"node_model:{counter}:increase{HEALTH_WINDOW}"
+
+
+def violation_record(reason: str) -> str:
+    """The recorded throttled nanoseconds per second of the most throttled GPU per node."""
+    return f"node_model:DCGM_FI_DEV_{reason}_VIOLATION:max_rate{HEALTH_WINDOW}"
 
 
 @dataclass(frozen=True)
@@ -55,7 +77,7 @@ class FleetQueries:
     def recorded_held_activity(self) -> str:
         """What held_device_activity() records (alerts/fleet.py), narrowed like it: dashboards
         read this instead of joining every GPU with every pod at each step."""
-        return self._recorded(ALLOCATED_ACTIVITY, *self.scope, *self.pods)
+        return self.q.recorded(ALLOCATED_ACTIVITY, *self.scope, *self.pods)
 
     def activity_buckets(self) -> str:
         """Devices of each node and GPU model at or below each activity bound (the idle ratio
@@ -78,11 +100,37 @@ class FleetQueries:
 
     def recorded_activity_buckets(self) -> str:
         """What activity_buckets() records, narrowed to the scope."""
-        return self._recorded(ACTIVITY_BUCKETS, *self.scope)
+        return self.q.recorded(ACTIVITY_BUCKETS, *self.scope)
 
-    def _recorded(self, record: str, *matchers: str) -> str:
-        selected = [*self.q.scope_matchers(), *matchers]
-        return f"{record}{{{', '.join(selected)}}}" if selected else record
+    def health_records(self) -> list[tuple[str, str]]:
+        """(record, expression) of the per-node health series the GPU Fleet dashboard reads:
+        a few series per node at each step instead of every GPU's. Expressions for rules."""
+        q, node_model = self.q.with_window(HEALTH_WINDOW), self.by(NODE, GPU_MODEL)
+        xid = aggregate(
+            "max", q.selector("DCGM_FI_DEV_XID_ERRORS"), self.by(NODE, GPU_MODEL, "UUID")
+        )
+        power = [q.selector(f"DCGM_FI_DEV_{name}") for name in ("POWER_USAGE", "POWER_MGMT_LIMIT")]
+        return [
+            # `> bool 0` keeps a 0 for nodes without errors: the panel has a line for each.
+            (XID_GPUS, aggregate("sum", f"{xid} > bool 0", node_model)),
+            *(
+                (
+                    memory_errors_record(c),
+                    aggregate("sum", q.rate(c, function="increase"), node_model),
+                )
+                for c, _ in MEMORY_ERROR_COUNTERS
+            ),
+            (HOTTEST, aggregate("max", q.selector("DCGM_FI_DEV_GPU_TEMP"), node_model)),
+            *(
+                (
+                    violation_record(reason),
+                    aggregate("max", q.rate(f"DCGM_FI_DEV_{reason}_VIOLATION"), node_model),
+                )
+                for reason in THROTTLE_REASONS
+            ),
+            # Both series of a GPU carry the same labels: divided one to one, no regrouping.
+            (POWER_SHARE, aggregate("max", f"{power[0]} / {power[1]}", node_model)),
+        ]
 
     def physical_gpus(self, *by: str) -> str:
         """Number of physical GPUs (MIG instances of one GPU count once), kept apart by `by`."""

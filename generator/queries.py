@@ -94,6 +94,11 @@ class Queries:
                 f"metric '{series}' is not in the metric catalog "
                 f"(generator/catalog/metrics.yaml); check the name or add it there"
             )
+        return self.recorded(series, *matchers)
+
+    def recorded(self, series: str, *matchers: str) -> str:
+        """Returns `series{matchers}` without the catalog check, for a series obsgen's own
+        recording rules write; with the cluster filter when multi-cluster is on."""
         all_matchers = [*self.scope_matchers(), *matchers]
         return f"{series}{{{', '.join(all_matchers)}}}" if all_matchers else series
 
@@ -145,11 +150,14 @@ class Queries:
 
     def vllm_quantile(self, quantile: float, metric: str, by: Sequence[str], *matchers: str) -> str:
         """Returns a vLLM histogram quantile; in `either` mode the bucket rates are or-ed."""
-        buckets = self.vllm(
+        return f"histogram_quantile({quantile}, {self.vllm_bucket_rates(metric, by, *matchers)})"
+
+    def vllm_bucket_rates(self, metric: str, by: Sequence[str], *matchers: str) -> str:
+        """Returns the bucket rates of a vLLM histogram summed by `le` and `by`."""
+        return self.vllm(
             metric,
             lambda name: aggregate("sum", self.rate(f"{name}_bucket", *matchers), ("le", *by)),
         )
-        return f"histogram_quantile({quantile}, {buckets})"
 
     def vllm_mean(self, metric: str, by: Sequence[str], *matchers: str) -> str:
         """Returns the mean of a vLLM histogram over `window`."""

@@ -1,7 +1,8 @@
 """Inference failure scenarios show where the Inference dashboard says they should: a real
 Prometheus holds each scenario's history (the anomaly starts at the beginning of the default
 hour) and the panels are read as Grafana shows them (generator.runtime.read_panel: variables
-resolved, targets interpolated, range queries over the default range).
+resolved, targets interpolated, range queries over the default range), with obsgen's recording
+rules evaluated over that history.
 
 Without prometheus/promtool these tests skip, or fail with REQUIRE_PROMETHEUS=1 (CI sets it).
 """
@@ -25,7 +26,8 @@ SETTLED_SECONDS = 600.0  # readings follow a new condition within minutes; judge
 def open_fleet(scenario: str, directory: Path) -> FleetPrometheus:
     require_binary("prometheus")
     require_binary("promtool")
-    return FleetPrometheus(Settings(), scenario, directory=directory)
+    # The latency panels read recorded series: the rules are evaluated over the history too.
+    return FleetPrometheus(Settings(), scenario, directory=directory, recorded_history=True)
 
 
 @pytest.fixture(scope="module")
