@@ -7,24 +7,25 @@ alerts read the recorded series.
 
 from __future__ import annotations
 
-from generator.bottleneck import DATA_STARVED, JobBottleneck, Signals, verdict_query
+from generator.bottleneck import (
+    DATA_STARVED,
+    GPUS,
+    RECORDED,
+    VERDICT,
+    JobBottleneck,
+    verdict_query,
+)
+from generator.job_gpus import POD_GPU_RECORDS, RULES_WINDOW, pod_gpu_rule
 from generator.queries import Queries
 from generator.rules import AlertingRule, RecordingRule, RuleGroup
 from generator.settings import Settings
 
-RECORDED = Signals(
-    gpu_activity="namespace_ray_cluster:gpu_activity:avg",
-    storage_busy="namespace_ray_cluster:node_storage_busy:max",
-    node_cpu_busy="namespace_ray_cluster:node_cpu_busy:max",
-    cpu_throttled="namespace_ray_cluster:container_cpu_cfs_throttled:max",
-)
-VERDICT = "namespace_ray_cluster:input_bottleneck:verdict"
 JOB = "Ray cluster {{ $labels.ray_cluster }} in {{ $labels.namespace }}"
 PODS = "pods {{ $labels.ray_cluster }}-*"
 
 
 def build(settings: Settings) -> RuleGroup:
-    q = Queries(settings).for_rules()
+    q = Queries(settings).for_rules(RULES_WINDOW)
     job = JobBottleneck(q)
     inline = job.signals()
     limits, alerts = settings.thresholds, settings.alerts
@@ -38,6 +39,9 @@ def build(settings: Settings) -> RuleGroup:
         rules=(
             *recordings,
             RecordingRule(record=VERDICT, expr=verdict_query(RECORDED, limits, job.job_labels)),
+            RecordingRule(record=GPUS, expr=job.gpu_count()),
+            # The GPU Training dashboard's per-pod GPU panels read these (generator/job_gpus.py).
+            *(RecordingRule(record=r.record, expr=pod_gpu_rule(q, r)) for r in POD_GPU_RECORDS),
             AlertingRule(
                 alert="TrainingJobStalled",
                 expr=f"{RECORDED.gpu_activity} < {limits.gpu_idle_ratio:g} "

@@ -6,14 +6,30 @@ links such as /d/ee6mbjghme96oc/gpu-training?var-namespace=default&var-job=ray-t
 
 from __future__ import annotations
 
+import dataclasses
+
 import grafanalib.core as G
 
 from generator.bottleneck import (
     DISK_DEVICES,
-    JobBottleneck,
+    GPUS,
+    JOB_LABEL,
+    RECORDED,
+    Signals,
     value_mappings,
     verdict_description,
     verdict_query,
+)
+from generator.job_gpus import (
+    AVERAGE,
+    FRAMEBUFFER_USED_RATIO,
+    HIGHEST,
+    HIGHEST_RATE,
+    LOWEST,
+    TOTAL,
+    TOTAL_INCREASE,
+    JobGpus,
+    PodGpuRecord,
 )
 from generator.panels import Section, dashboard, query_variable, stat, target, timeseries
 from generator.queries import Queries, aggregate, matcher
@@ -33,6 +49,8 @@ CUSTOM_COUNTERS_MISSING = (
     "Not collected: enable this DCGM profiling field in the exporter's counters CSV"
 )
 FULL_WIDTH = 24
+LEAST_BUSY_NODES = 10  # a readable number of lines out of a job's hundred nodes
+HOTTEST_NODES = 5
 
 
 def share_panel(title: str, description: str, query: G.Target, threshold: float) -> G.Panel:
@@ -50,49 +68,56 @@ def share_panel(title: str, description: str, query: G.Target, threshold: float)
 
 
 class TrainingPanels:
-    """The panels of one job, built from settings; `gpu` selects the job's GPUs in DCGM."""
+    """The panels of one job, built from settings. GPU panels read what alerts/training.py
+    records per job (Ray cluster) and per pod, never each GPU's raw series: on a 900-GPU job a
+    per-GPU panel costs Prometheus seconds and draws lines nobody can tell apart."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.q = Queries(settings)
-        self.gpu = self.q.dcgm_labels
-        self.job_gpus = self.q.dcgm_workload("$namespace", JOB_PODS)
-        self.per_gpu = (self.gpu.pod, "Hostname", "gpu")
-        self.gpu_legend = f"{{{{{self.gpu.pod}}}}} GPU {{{{gpu}}}}"
+        self.gpus = JobGpus(self.q, "$namespace", JOB_PODS)
+        self.pod_legend = f"{{{{{self.q.dcgm_labels.pod}}}}}"
         self.node = matcher("instance", NODE_INSTANCE)
         self.job_pods = [matcher("namespace", "$namespace", "="), matcher("pod", JOB_PODS)]
         # Containers only: cAdvisor's pod-level aggregate (container="") would count twice.
         self.job_containers = [*self.job_pods, matcher("container", "", "!=")]
-        self.bottleneck = JobBottleneck(self.q, namespace="$namespace", pods=JOB_PODS)
 
     # ---- helpers -----------------------------------------------------------------------
 
-    def per_gpu_series(self, metric: str, scale: str = "") -> str:
-        """One series per GPU of the job: `metric` averaged over scrapes of the same GPU."""
-        return aggregate("avg", self.q.selector(metric, *self.job_gpus), self.per_gpu) + scale
+    def job_series(self, record: str) -> str:
+        """A per-job recorded series of the job's Ray clusters (KubeRay names a RayJob's
+        cluster <job>-<suffix>)."""
+        matchers = [
+            *self.q.scope_matchers(),
+            matcher("namespace", "$namespace", "="),
+            matcher(JOB_LABEL, JOB_PODS),
+        ]
+        return f"{record}{{{', '.join(matchers)}}}"
 
-    def per_gpu_panel(
-        self,
-        title: str,
-        description: str,
-        unit: str,
-        metric: str,
-        *,
-        no_value: str = "",
-        max_value: float | None = None,
-        steps: tuple[tuple[str, float], ...] = (),
-    ) -> G.Panel:
-        """A time series of `metric` per GPU of the job."""
+    def spread(
+        self, record: PodGpuRecord, field: str, scale: str = "", label: str = ""
+    ) -> list[G.Target]:
+        """The job's average and its lowest pod of a per-pod average."""
+        return [
+            target(self.gpus.job(op, record, field) + scale, f"{label}{legend}")
+            for op, legend in (("avg", "job average"), ("min", "lowest node"))
+        ]
+
+    def activity_panel(self, title: str, description: str, field: str, no_value: str) -> G.Panel:
+        """A 0-1 profiling share: the job's average and its least active node."""
         return timeseries(
             title,
-            description,
-            unit,
-            [target(self.per_gpu_series(metric), self.gpu_legend)],
+            f"{description} Average of the job's GPUs and of its least active node (pod).",
+            "percentunit",
+            self.spread(AVERAGE, field),
             min_value=0,
-            max_value=max_value,
+            max_value=1,
             no_value=no_value,
-            steps=steps,
         )
+
+    def job_total(self, record: PodGpuRecord, field: str, legend: str, scale: str = "") -> G.Target:
+        """The sum over the job's pods of a per-pod record."""
+        return target(self.gpus.job("sum", record, field) + scale, legend)
 
     def job_pod_rate(self, metric: str) -> str:
         """Per-second rate of a cAdvisor container counter, per pod of the job."""
@@ -115,11 +140,7 @@ class TrainingPanels:
     # ---- rows --------------------------------------------------------------------------
 
     def overview(self) -> list[G.Panel]:
-        activity = self.bottleneck.gpu_activity()
-        tensor = aggregate(
-            "avg", self.q.selector("DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", *self.job_gpus)
-        )
-        power = aggregate("sum", self.q.selector("DCGM_FI_DEV_POWER_USAGE", *self.job_gpus))
+        power = self.gpus.job("sum", TOTAL, "DCGM_FI_DEV_POWER_USAGE")
         received = aggregate(
             "sum", self.q.rate("container_network_receive_bytes_total", *self.job_pods)
         )
@@ -128,9 +149,10 @@ class TrainingPanels:
         return [
             stat(
                 "GPUs in the job",
-                "GPUs held by the job's Ray cluster pods (DCGM series with the job's pods).",
+                "GPUs held by the job's Ray cluster pods (DCGM series with the job's pods), "
+                "per Ray cluster as the training rules record it.",
                 "none",
-                [target(self.bottleneck.gpu_count(), "{{ray_cluster}}")],
+                [target(self.job_series(GPUS), "{{ray_cluster}}")],
                 width=4,
             ),
             stat(
@@ -138,7 +160,7 @@ class TrainingPanels:
                 "Graphics-engine activity averaged over the job's GPUs (utilisation / 100 "
                 "where profiling is off). Below the busy ratio the GPUs wait on something.",
                 "percentunit",
-                [target(activity, "{{ray_cluster}}")],
+                [target(self.job_series(RECORDED.gpu_activity), "{{ray_cluster}}")],
                 width=4,
                 decimals=0,
             ),
@@ -147,7 +169,7 @@ class TrainingPanels:
                 "Share of cycles the tensor cores work, averaged over the job's GPUs: the "
                 "closest DCGM gets to model FLOPs throughput.",
                 "percentunit",
-                [target(tensor)],
+                [target(self.gpus.job("avg", AVERAGE, "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE"))],
                 width=4,
                 decimals=0,
                 no_value=PROFILING_MISSING,
@@ -181,15 +203,9 @@ class TrainingPanels:
                 "wide gap means some ranks wait for others (stragglers, uneven data shards).",
                 "percent",
                 [
-                    target(
-                        aggregate(op, self.q.selector("DCGM_FI_DEV_GPU_UTIL", *self.job_gpus)),
-                        legend,
-                    )
-                    for op, legend in (
-                        ("avg", "average"),
-                        ("min", "lowest GPU"),
-                        ("max", "highest GPU"),
-                    )
+                    target(self.gpus.job("avg", AVERAGE, "DCGM_FI_DEV_GPU_UTIL"), "average"),
+                    target(self.gpus.job("min", LOWEST, "DCGM_FI_DEV_GPU_UTIL"), "lowest GPU"),
+                    target(self.gpus.job("max", HIGHEST, "DCGM_FI_DEV_GPU_UTIL"), "highest GPU"),
                 ],
                 min_value=0,
                 max_value=100,
@@ -198,73 +214,66 @@ class TrainingPanels:
         ]
 
     def compute(self) -> list[G.Panel]:
+        least_busy = self.gpus.per_pod(LOWEST, "DCGM_FI_DEV_GPU_UTIL")
         return [
             timeseries(
-                "GPU utilisation by pod and GPU",
-                "Share of time at least one kernel ran on each GPU of the job "
-                "(DCGM_FI_DEV_GPU_UTIL), available on every GPU. Low values while the job "
-                "runs mean the GPU waits for data or for the CPU.",
+                "GPU utilisation, least busy nodes",
+                "Share of time at least one kernel ran (DCGM_FI_DEV_GPU_UTIL, on every GPU): "
+                f"the least busy GPU of each of the {LEAST_BUSY_NODES} nodes (pods) of the job "
+                "whose least busy GPU is lowest, at each point. A node far below the others "
+                "holds the job back; low everywhere means the GPUs wait for data or the CPU.",
                 "percent",
-                [target(self.per_gpu_series("DCGM_FI_DEV_GPU_UTIL"), self.gpu_legend)],
+                [target(f"bottomk({LEAST_BUSY_NODES}, {least_busy})", self.pod_legend)],
                 min_value=0,
                 max_value=100,
             ),
-            self.per_gpu_panel(
+            self.activity_panel(
                 "Graphics engine active",
                 "Share of time the graphics/compute engine is busy (DCGM profiling, 0-1). "
                 "Empty on consumer GPUs or without the profiling module.",
-                "percentunit",
                 "DCGM_FI_PROF_GR_ENGINE_ACTIVE",
-                no_value=PROFILING_MISSING,
-                max_value=1,
+                PROFILING_MISSING,
             ),
-            self.per_gpu_panel(
+            self.activity_panel(
                 "SM active",
                 "Share of cycles at least one warp is resident on a streaming multiprocessor. "
                 "Not in the exporter's stock counters: needs a custom CSV.",
-                "percentunit",
                 "DCGM_FI_PROF_SM_ACTIVE",
-                no_value=CUSTOM_COUNTERS_MISSING,
-                max_value=1,
+                CUSTOM_COUNTERS_MISSING,
             ),
-            self.per_gpu_panel(
+            self.activity_panel(
                 "SM occupancy",
                 "Resident warps as a share of the SM's maximum: low occupancy with high SM "
                 "activity points at small kernels or register pressure. Needs a custom CSV.",
-                "percentunit",
                 "DCGM_FI_PROF_SM_OCCUPANCY",
-                no_value=CUSTOM_COUNTERS_MISSING,
-                max_value=1,
+                CUSTOM_COUNTERS_MISSING,
             ),
-            self.per_gpu_panel(
+            self.activity_panel(
                 "Tensor pipe active",
                 "Share of cycles the tensor (matrix) pipe works: mixed-precision training "
                 "should keep it well above zero.",
-                "percentunit",
                 "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE",
-                no_value=PROFILING_MISSING,
-                max_value=1,
+                PROFILING_MISSING,
             ),
-            self.per_gpu_panel(
+            self.activity_panel(
                 "DRAM active",
                 "Share of cycles the device memory interface is busy: near 1 the kernels are "
                 "memory-bandwidth bound.",
-                "percentunit",
                 "DCGM_FI_PROF_DRAM_ACTIVE",
-                no_value=PROFILING_MISSING,
-                max_value=1,
+                PROFILING_MISSING,
             ),
             timeseries(
                 "Clocks",
-                "SM and memory clock of each GPU. An SM clock below its usual value while "
-                "busy means power or thermal throttling (see Health).",
+                "SM clock averaged over the job's GPUs and over its slowest node (pod), and "
+                "the average memory clock. An SM clock below its usual value while busy means "
+                "power or thermal throttling (see GPU health).",
                 "hertz",
                 [
-                    target(self.per_gpu_series(metric, " * 1000000"), f"{legend} {self.gpu_legend}")
-                    for metric, legend in (
-                        ("DCGM_FI_DEV_SM_CLOCK", "SM"),
-                        ("DCGM_FI_DEV_MEM_CLOCK", "memory"),
-                    )
+                    *self.spread(AVERAGE, "DCGM_FI_DEV_SM_CLOCK", " * 1000000", "SM "),
+                    target(
+                        self.gpus.job("avg", AVERAGE, "DCGM_FI_DEV_MEM_CLOCK") + " * 1000000",
+                        "memory job average",
+                    ),
                 ],
                 min_value=0,
                 width=FULL_WIDTH,
@@ -272,28 +281,31 @@ class TrainingPanels:
         ]
 
     def memory(self) -> list[G.Panel]:
-        used = self.per_gpu_series("DCGM_FI_DEV_FB_USED")
-        free = self.per_gpu_series("DCGM_FI_DEV_FB_FREE")
+        used = self.gpus.job("sum", TOTAL, "DCGM_FI_DEV_FB_USED")
+        free = self.gpus.job("sum", TOTAL, "DCGM_FI_DEV_FB_FREE")
         return [
             timeseries(
                 "GPU memory used and free",
-                "Framebuffer memory in use and still free on each GPU of the job, stacked to "
-                "the usable total (DCGM reports MiB; shown in bytes).",
+                "Framebuffer memory in use and still free over all GPUs of the job, stacked "
+                "to the usable total (DCGM reports MiB; shown in bytes).",
                 "bytes",
                 [
-                    target(f"{series} * 1048576", f"{self.gpu_legend} {state}")
-                    for series, state in ((used, "used"), (free, "free"))
+                    target(f"{total} * 1048576", state)
+                    for total, state in ((used, "used"), (free, "free"))
                 ],
                 min_value=0,
                 stacked=True,
             ),
             timeseries(
                 "GPU memory used (share of framebuffer)",
-                "Used / (used + free) framebuffer per GPU. The line marks the alert "
-                "threshold: near it, the next larger batch or longer sequence runs out of "
-                "memory.",
+                "Used / (used + free) framebuffer of the job's fullest GPU and of all its GPUs "
+                "together. The line marks the alert threshold: near it, the next larger batch "
+                "or longer sequence runs out of memory.",
                 "percentunit",
-                [target(f"{used} / ({used} + {free})", self.gpu_legend)],
+                [
+                    target(self.gpus.job("max", HIGHEST, FRAMEBUFFER_USED_RATIO), "fullest GPU"),
+                    target(f"{used} / ({used} + {free})", "job"),
+                ],
                 min_value=0,
                 max_value=1,
                 steps=[("red", self.settings.thresholds.gpu_framebuffer_used_ratio)],
@@ -302,8 +314,12 @@ class TrainingPanels:
 
     def input_pipeline(self) -> list[G.Panel]:
         limits = self.settings.thresholds
-        signals = self.bottleneck.signals()
-        verdict = verdict_query(signals, limits, self.bottleneck.job_labels)
+        signals = Signals(
+            *(self.job_series(getattr(RECORDED, f.name)) for f in dataclasses.fields(Signals))
+        )
+        # From the recorded inputs, as the recorded verdict is: cheap, and it needs no rule
+        # reading another rule's output (which promtool cannot backfill).
+        verdict = verdict_query(signals, limits, self.q.by("namespace", JOB_LABEL))
         idle = self.q.rate("node_cpu_seconds_total", self.node, matcher("mode", "idle", "="))
         verdict_panel = stat(
             "Input-pipeline verdict",
@@ -409,15 +425,15 @@ class TrainingPanels:
     def communication(self) -> list[G.Panel]:
         def directions(prefix: str) -> list[G.Target]:
             return [
-                target(self.per_gpu_series(f"{prefix}_{way}_BYTES"), f"{self.gpu_legend} {way}")
-                for way in ("TX", "RX")
+                self.job_total(TOTAL, f"{prefix}_{way}_BYTES", f"job {way}") for way in ("TX", "RX")
             ]
 
         return [
             timeseries(
                 "NVLink throughput",
-                "Bytes per second each GPU sends and receives over NVLink (DCGM profiling, "
-                "not in the stock counters): all-reduce traffic between GPUs of a node.",
+                "Bytes per second all GPUs of the job send and receive over NVLink (DCGM "
+                "profiling, not in the stock counters): all-reduce traffic between GPUs of a "
+                "node.",
                 "Bps",
                 directions("DCGM_FI_PROF_NVLINK"),
                 min_value=0,
@@ -425,8 +441,8 @@ class TrainingPanels:
             ),
             timeseries(
                 "PCIe throughput",
-                "Bytes per second each GPU moves over PCIe: host-to-device copies of input "
-                "batches (RX) and results (TX).",
+                "Bytes per second all GPUs of the job move over PCIe: host-to-device copies of "
+                "input batches (RX) and results (TX).",
                 "Bps",
                 directions("DCGM_FI_PROF_PCIE"),
                 min_value=0,
@@ -436,38 +452,16 @@ class TrainingPanels:
 
     def health(self) -> list[G.Panel]:
         limits = self.settings.thresholds
-        violations = [
-            target(
-                aggregate(
-                    "avg",
-                    self.q.rate(f"DCGM_FI_DEV_{reason}_VIOLATION", *self.job_gpus),
-                    self.per_gpu,
-                )
-                + " / 1e9",
-                f"{self.gpu_legend} {reason.lower()}",
-            )
-            for reason in ("POWER", "THERMAL")
-        ]
-        errors = [
-            target(
-                aggregate(
-                    "sum",
-                    self.q.rate(
-                        f"DCGM_FI_DEV_ECC_{kind}_VOL_TOTAL", *self.job_gpus, function="increase"
-                    ),
-                    self.per_gpu,
-                ),
-                f"{self.gpu_legend} {label}",
-            )
-            for kind, label in (("SBE", "single-bit"), ("DBE", "double-bit"))
-        ]
+        hottest = self.gpus.per_pod(HIGHEST, "DCGM_FI_DEV_GPU_TEMP")
         return [
-            self.per_gpu_panel(
+            timeseries(
                 "GPU temperature",
-                "Core temperature of each GPU; lines at the warning and critical thresholds "
-                "of the GPU health alerts.",
+                f"Core temperature of the hottest GPU on each of the {HOTTEST_NODES} hottest "
+                "nodes (pods) of the job; lines at the warning and critical thresholds of the "
+                "GPU health alerts.",
                 "celsius",
-                "DCGM_FI_DEV_GPU_TEMP",
+                [target(f"topk({HOTTEST_NODES}, {hottest})", self.pod_legend)],
+                min_value=0,
                 steps=(
                     ("orange", limits.gpu_temperature_warning_celsius),
                     ("red", limits.gpu_temperature_critical_celsius),
@@ -475,41 +469,51 @@ class TrainingPanels:
             ),
             timeseries(
                 "Power against the limit",
-                "Power draw of each GPU and its power management limit: drawing at the limit "
-                "while busy means clocks are capped by power.",
+                "Power draw of all GPUs of the job and the sum of their power management "
+                "limits: drawing near the limit while busy means clocks are capped by power.",
                 "watt",
                 [
-                    target(self.per_gpu_series("DCGM_FI_DEV_POWER_USAGE"), self.gpu_legend),
-                    target(
-                        self.per_gpu_series("DCGM_FI_DEV_POWER_MGMT_LIMIT"),
-                        f"{self.gpu_legend} limit",
-                    ),
+                    self.job_total(TOTAL, "DCGM_FI_DEV_POWER_USAGE", "job draw"),
+                    self.job_total(TOTAL, "DCGM_FI_DEV_POWER_MGMT_LIMIT", "job limit"),
                 ],
                 min_value=0,
             ),
             timeseries(
                 "Throttled time by reason",
-                "Share of time each GPU's clocks were held down by its power cap or by "
-                "temperature (DCGM violation counters, read as nanoseconds per second).",
+                "Share of time the clocks of the job's most throttled GPU were held down by its "
+                "power cap or by temperature (DCGM violation counters, nanoseconds per second "
+                "over 5 minutes).",
                 "percentunit",
-                violations,
+                [
+                    target(
+                        self.gpus.job("max", HIGHEST_RATE, f"DCGM_FI_DEV_{reason}_VIOLATION")
+                        + " / 1e9",
+                        f"worst GPU {reason.lower()}",
+                    )
+                    for reason in ("POWER", "THERMAL")
+                ],
                 min_value=0,
                 max_value=1,
                 no_value=CUSTOM_COUNTERS_MISSING,
             ),
-            self.per_gpu_panel(
+            stat(
                 "Last XID error",
-                "Last XID the driver reported on each GPU (0: none). 48, 63, 64, 74, 79, 92, "
-                "94, 95 point at the hardware; 13, 31, 43 at the application.",
+                "Highest last XID the driver reported on any GPU of the job (0: none); the GPU "
+                "Fleet dashboard names the node. 48, 63, 64, 74, 79, 92, 94, 95 point at the "
+                "hardware; 13, 31, 43 at the application.",
                 "none",
-                "DCGM_FI_DEV_XID_ERRORS",
+                [target(self.gpus.job("max", HIGHEST, "DCGM_FI_DEV_XID_ERRORS"))],
             ),
             timeseries(
                 "ECC errors",
-                "Volatile ECC errors per GPU over the dashboard's rate interval: single-bit "
-                "ones are corrected, any double-bit error needs the GPU drained.",
+                "Volatile ECC errors of all GPUs of the job over 5 minutes: single-bit ones are "
+                "corrected, any double-bit error needs the GPU drained (the GPU Fleet dashboard "
+                "names it).",
                 "short",
-                errors,
+                [
+                    self.job_total(TOTAL_INCREASE, f"DCGM_FI_DEV_ECC_{kind}_VOL_TOTAL", label)
+                    for kind, label in (("SBE", "single-bit"), ("DBE", "double-bit"))
+                ],
                 min_value=0,
                 no_value=CUSTOM_COUNTERS_MISSING,
                 width=FULL_WIDTH,

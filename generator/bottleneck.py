@@ -53,6 +53,17 @@ class Signals:
     cpu_throttled: str
 
 
+# What alerts/training.py records per job; the GPU Training dashboard reads these too.
+RECORDED = Signals(
+    gpu_activity="namespace_ray_cluster:gpu_activity:avg",
+    storage_busy="namespace_ray_cluster:node_storage_busy:max",
+    node_cpu_busy="namespace_ray_cluster:node_cpu_busy:max",
+    cpu_throttled="namespace_ray_cluster:container_cpu_cfs_throttled:max",
+)
+VERDICT = "namespace_ray_cluster:input_bottleneck:verdict"
+GPUS = "namespace_ray_cluster:gpus:count"
+
+
 def verdict_description(limits: Thresholds) -> str:
     """The rules of the verdict in words, with the thresholds in force."""
     return (

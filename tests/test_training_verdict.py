@@ -1,7 +1,8 @@
 """The input-pipeline verdict of the GPU Training dashboard reads right in each scenario: a real
 Prometheus holds the synthetic fleet's history for the scenario (promtool backfill, then live
-scrapes), and the verdict panel's query is sent as Grafana sends it when a user opens the
-dashboard (generator.runtime.panel_data.read_panel: variables resolved through Prometheus,
+scrapes; the recording rules evaluated over the history, since the panel reads the recorded
+per-job signals), and the verdict panel's query is sent as Grafana sends it when a user opens
+the dashboard (generator.runtime.panel_data.read_panel: variables resolved through Prometheus,
 $__rate_interval and the panel's step filled in), its last value turned into text by the
 panel's own value mappings.
 
@@ -69,7 +70,9 @@ def shown_verdicts(fleet: FleetPrometheus) -> dict[str, str]:
 def test_the_verdict_panel_names_the_scenarios_bottleneck(scenario: str, tmp_path: Path) -> None:
     require_binary("prometheus")
     require_binary("promtool")
-    with FleetPrometheus(Settings(), scenario, directory=tmp_path) as fleet:
+    # The panel reads the recorded verdict: recorded over the history as a Prometheus running
+    # all along would have.
+    with FleetPrometheus(Settings(), scenario, directory=tmp_path, recorded_history=True) as fleet:
         verdicts = shown_verdicts(fleet)
         assert fleet.simulation is not None
         cluster = fleet.simulation.fleet.training.ray_cluster
