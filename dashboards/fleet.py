@@ -241,8 +241,13 @@ def health_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
     def per_node(op: str, record: str) -> str:
         return aggregate(op, q.recorded(record, *scope), by_node)
 
+    def nodes_with_events(record: str) -> str:
+        # Only nodes with events are drawn (not a flat 0 per node): a single 0 while none has.
+        fleet_total = aggregate("sum", q.recorded(record, *scope), fleet.by())
+        return f"({per_node('sum', record)} > 0 or on () (0 * {fleet_total}))"
+
     memory_errors = [
-        target(per_node("sum", memory_errors_record(counter)), f"{{{{{NODE}}}}} {label}")
+        target(nodes_with_events(memory_errors_record(counter)), f"{{{{{NODE}}}}} {label}")
         for counter, label in MEMORY_ERROR_COUNTERS
     ]
     throttled = [
@@ -257,9 +262,10 @@ def health_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
             "GPUs with an XID error, by node",
             "GPUs whose driver reported an XID (DCGM keeps the last code until a reset). "
             "Hardware XIDs (48, 63, 64, 74, 79, 92-95, 119, 120) raise GpuXidHardwareError. "
-            f"{RECORDED} ({XID_GPUS}).",
+            f"Nodes without one are left out; a single 0 while no node has one. {RECORDED} "
+            f"({XID_GPUS}).",
             "none",
-            [target(per_node("sum", XID_GPUS), f"{{{{{NODE}}}}}")],
+            [target(nodes_with_events(XID_GPUS), f"{{{{{NODE}}}}}")],
             width=8,
             min_value=0,
         ),
@@ -268,7 +274,8 @@ def health_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
             f"Double-bit (uncorrectable) ECC errors and memory rows remapped for them, per node "
             f"over the previous {HEALTH_WINDOW} (Ampere and later remap rows instead of "
             f"retiring pages). The job on that GPU saw corrupt memory: drain the node; "
-            f"correctable remaps only wear spares. {RECORDED} "
+            f"correctable remaps only wear spares. Nodes without errors are left out; a single "
+            f"0 while no node has any. {RECORDED} "
             f"(node_model:<counter>:increase{HEALTH_WINDOW}).",
             "none",
             memory_errors,

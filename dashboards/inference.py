@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import grafanalib.core as G
 
-from generator import vllm_records
+from generator import slo, vllm_records
 from generator.panels import (
     Section,
     dashboard,
@@ -115,26 +115,38 @@ def latency_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.P
 
 
 def slo_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.Panel]:
+    """The SLO's own recorded rates (the burn-rate alerts' inputs): the panels agree with them."""
     limits, objective = settings.thresholds, settings.slo.objective
+    windows = slo.slo_windows(settings.slo)
     slos = (
-        ("TTFT", TTFT, limits.ttft_target_seconds),
-        ("end-to-end", E2E, limits.e2e_target_seconds),
+        ("TTFT", slo.SloRecords(vllm_records.TTFT_SLI, windows), limits.ttft_target_seconds),
+        ("end-to-end", slo.SloRecords(vllm_records.E2E_SLI, windows), limits.e2e_target_seconds),
     )
-    over_range = q.with_window("$__range")
     budget = 1 - objective
+
+    def share_within(records: slo.SloRecords, over: str = "") -> str:
+        def per_model(record: str) -> str:
+            selected = q.recorded(record, *scope)
+            return aggregate(
+                "sum", f"sum_over_time({selected}[{over}])" if over else selected, BY_MODEL
+            )
+
+        return f"({per_model(records.good_requests)} / {per_model(records.requests)})"
+
+    read = (
+        f"Reads the SLO's request rates over {windows[0]} that obsgen's recording rules write "
+        f"(vllm-inference group), as the burn-rate alerts do."
+    )
     return [
         timeseries(
             "Requests within latency targets",
             f"Share of requests faster than the TTFT target ({limits.ttft_target_seconds:g} s) "
             f"and the end-to-end target ({limits.e2e_target_seconds:g} s), per model. The "
-            f"line is the SLO objective ({objective:g}); below it the error budget burns.",
+            f"line is the SLO objective ({objective:g}); below it the error budget burns. {read}",
             "percentunit",
             [
-                target(
-                    q.vllm_share_within(metric, bound, BY_MODEL, *scope),
-                    f"{{{{model_name}}}} {name}",
-                )
-                for name, metric, bound in slos
+                target(share_within(records), f"{{{{model_name}}}} {name}")
+                for name, records, _ in slos
             ],
             max_value=1,
             steps=[("red", objective)],
@@ -144,16 +156,15 @@ def slo_panels(q: Queries, settings: Settings, scope: list[str]) -> list[G.Panel
             "Error budget remaining",
             f"Share of the error budget ({budget:.2g} of requests slower than target, from "
             f"the {objective:g} objective) left after the dashboard's time range, per model "
-            f"and SLO. Below 0 the range used more than its budget.",
+            f"and SLO. Below 0 the range used more than its budget. {read}",
             "percentunit",
             [
                 target(
-                    f"1 - (1 - {over_range.vllm_share_within(metric, bound, BY_MODEL, *scope)})"
-                    f" / {budget:g}",
+                    f"1 - (1 - {share_within(records, '$__range')}) / {budget:g}",
                     f"{{{{model_name}}}} {name}",
                     instant=True,
                 )
-                for name, metric, bound in slos
+                for name, records, _ in slos
             ],
             width=4,
             height=8,

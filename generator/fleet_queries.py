@@ -111,7 +111,7 @@ class FleetQueries:
         )
         power = [q.selector(f"DCGM_FI_DEV_{name}") for name in ("POWER_USAGE", "POWER_MGMT_LIMIT")]
         return [
-            # `> bool 0` keeps a 0 for nodes without errors: the panel has a line for each.
+            # `> bool 0`: a node without errors records 0, so a healthy fleet has the series.
             (XID_GPUS, aggregate("sum", f"{xid} > bool 0", node_model)),
             *(
                 (

@@ -21,6 +21,9 @@ E2E = "vllm:e2e_request_latency_seconds"
 QUEUE = "vllm:request_queue_time_seconds"
 LATENCY_HISTOGRAMS = (TTFT, ITL, E2E, QUEUE)
 REPLICA_QUANTILE = 0.99  # of TTFT, per replica
+# Stems of the latency SLOs' recorded series (generator/slo.py), written by alerts/inference.py.
+TTFT_SLI = "vllm_ttft"
+E2E_SLI = "vllm_e2e"
 
 
 def _stem(metric: str) -> str:

@@ -8,13 +8,21 @@ from typing import Any
 
 import pytest
 
+from alerts import inference as inference_rules
 from dashboards import inference
 from generator.render.dashboards import render_dashboard
+from generator.rules import RecordingRule
 from generator.settings import ExporterSettings, Settings, SloSettings, Thresholds, VllmSettings
 
 
 def rendered(settings: Settings) -> dict[str, Any]:
     return render_dashboard(inference.build(settings), "dashboards/inference.py")
+
+
+def recording_rules(settings: Settings) -> dict[str, str]:
+    """The expression of every recording rule of alerts/inference.py, by the name it records."""
+    group = inference_rules.build(settings)
+    return {r.record: r.expr for r in group.rules if isinstance(r, RecordingRule)}
 
 
 def with_vllm(prefix: str, naming: str = "current") -> Settings:
@@ -72,8 +80,12 @@ def test_slo_panels_follow_targets_and_objective() -> None:
     panels = panels_by_title(rendered(settings))
     within = panels["Requests within latency targets"]
     ttft, e2e = (t["expr"] for t in within["targets"])
-    assert 'le=~"5(\\\\.0)?"' in ttft and "time_to_first_token_seconds_bucket" in ttft
-    assert 'le=~"60(\\\\.0)?"' in e2e and "e2e_request_latency_seconds_bucket" in e2e
+    # The panel reads the SLO's recorded rates; their rules select the bucket at the target.
+    assert "model:vllm_ttft_requests_within_target:rate5m{" in ttft
+    assert "model:vllm_e2e_requests_within_target:rate5m{" in e2e
+    rules = recording_rules(settings)
+    assert 'le=~"5(\\\\.0)?"' in rules["model:vllm_ttft_requests_within_target:rate5m"]
+    assert 'le=~"60(\\\\.0)?"' in rules["model:vllm_e2e_requests_within_target:rate5m"]
     steps = within["fieldConfig"]["defaults"]["thresholds"]["steps"]
     assert [s["value"] for s in steps if s["color"] == "red"] == [0.995]
     budget = panels["Error budget remaining"]
@@ -83,3 +95,45 @@ def test_slo_panels_follow_targets_and_objective() -> None:
     )
     time_to_first_token = panels["Time to first token"]["fieldConfig"]["defaults"]
     assert [s["value"] for s in time_to_first_token["thresholds"]["steps"][1:]] == [5.0]
+
+
+@pytest.mark.parametrize(
+    ("prefix", "naming", "bucket_names"),
+    [
+        ("vllm:", "current", ["vllm:inter_token_latency_seconds_bucket"]),
+        ("ray_vllm_", "legacy", ["ray_vllm_time_per_output_token_seconds_bucket"]),
+        (
+            "ray_vllm:",
+            "either",
+            [
+                "ray_vllm:inter_token_latency_seconds_bucket",
+                "ray_vllm:time_per_output_token_seconds_bucket",
+            ],
+        ),
+    ],
+)
+def test_latency_panels_read_the_recorded_bucket_rates_of_the_configured_names(
+    prefix: str, naming: str, bucket_names: list[str]
+) -> None:
+    settings = with_vllm(prefix, naming)
+    panel = panels_by_title(rendered(settings))["Inter-token latency"]
+    record = "model:vllm_inter_token_latency_seconds_bucket:rate5m"
+    quantiles = [t["expr"] for t in panel["targets"]]
+    assert len(quantiles) == 3
+    assert all(e.startswith("histogram_quantile(") and record + "{" in e for e in quantiles)
+    assert record in panel["description"]
+    # Whatever the exporter's names (both generations or-joined), the rule writes the one
+    # series the panel reads.
+    rule = recording_rules(settings)[record]
+    assert [name for name in bucket_names if name + "[5m]" in rule] == bucket_names
+    assert rule.count(" or ") == len(bucket_names) - 1
+    assert "by (le, namespace, model_name)" in rule
+
+
+def test_replica_ttft_panel_reads_the_recorded_p99() -> None:
+    settings = Settings()
+    panel = panels_by_title(rendered(settings))["Time to first token p99 per replica"]
+    (per_replica,) = panel["targets"]
+    record = "replica:vllm_time_to_first_token_seconds:p99_rate5m"
+    assert record + "{" in per_replica["expr"] and record in panel["description"]
+    assert recording_rules(settings)[record].startswith("histogram_quantile(0.99, ")
