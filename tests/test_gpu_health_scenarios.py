@@ -1,7 +1,7 @@
 """The GPU-health scenarios show in the panels meant for them, on the Training and GPU Fleet
 dashboards alike, read the way Grafana reads a panel (generator.runtime.read_panel) from a real
 Prometheus over the synthetic fleet's history: `xid-error` on the XID panels, `thermal-throttling`
-on the temperature panels, on the GPU or node the scenario hits and nowhere else.
+on the temperature panels, on the pod or node the scenario hits and nowhere else.
 
 Without prometheus/promtool these tests skip, or fail with REQUIRE_PROMETHEUS=1 (CI sets it).
 """
@@ -16,6 +16,7 @@ from prometheus_harness import require_binary
 from generator.runtime import FleetPrometheus, QueryClient, read_panel
 from generator.runtime.query import RangeSeries
 from generator.settings import Settings
+from generator.synthetic.fleet import Gpu
 from generator.synthetic.scenarios import first_training_gpu
 
 TRAINING_UID = "ee6mbjghme96oc"
@@ -51,23 +52,26 @@ def last(series: RangeSeries) -> float:
     return series.points[-1][1]
 
 
-def is_hit_gpu(fleet: FleetPrometheus, series: RangeSeries) -> bool:
+def hit_gpu(fleet: FleetPrometheus) -> Gpu:
     assert fleet.simulation is not None
-    gpu = first_training_gpu(fleet.simulation.fleet)
-    return series.labels.get("Hostname") == gpu.node and series.labels.get("gpu") == str(gpu.index)
+    return first_training_gpu(fleet.simulation.fleet)
+
+
+def is_hit_pod(fleet: FleetPrometheus, series: RangeSeries) -> bool:
+    """The series is the hit GPU's pod (the default settings name it exported_pod)."""
+    gpu = hit_gpu(fleet)
+    return (
+        series.labels.get("exported_pod") == gpu.pod and series.labels.get("Hostname") == gpu.node
+    )
 
 
 def hit_node(fleet: FleetPrometheus) -> str:
-    assert fleet.simulation is not None
-    return first_training_gpu(fleet.simulation.fleet).node
+    return hit_gpu(fleet).node
 
 
-def test_training_xid_panel_shows_the_code_on_the_hit_gpu_only(fleet: FleetPrometheus) -> None:
-    series = shown(fleet, TRAINING_UID, "Last XID error")
-    hit = [last(s) for s in series if is_hit_gpu(fleet, s)]
-    others = [last(s) for s in series if not is_hit_gpu(fleet, s)]
-    assert others and set(others) == {0}
-    assert hit == ([HARDWARE_XID] if fleet.scenario.name == "xid-error" else [0])
+def test_training_xid_panel_shows_the_hardware_code(fleet: FleetPrometheus) -> None:
+    (series,) = shown(fleet, TRAINING_UID, "Last XID error")
+    assert last(series) == (HARDWARE_XID if fleet.scenario.name == "xid-error" else 0)
 
 
 def test_fleet_xid_panel_counts_one_gpu_on_the_hit_node(fleet: FleetPrometheus) -> None:
@@ -79,11 +83,11 @@ def test_fleet_xid_panel_counts_one_gpu_on_the_hit_node(fleet: FleetPrometheus) 
     assert with_errors == ({hit_node(fleet): 1} if fleet.scenario.name == "xid-error" else {})
 
 
-def test_training_temperature_panel_shows_the_hot_gpu_only(fleet: FleetPrometheus) -> None:
+def test_training_temperature_panel_shows_the_hot_pod_only(fleet: FleetPrometheus) -> None:
     series = shown(fleet, TRAINING_UID, "GPU temperature")
     hot = [s for s in series if last(s) > LIMITS.gpu_temperature_warning_celsius]
     if fleet.scenario.name == "thermal-throttling":
-        assert len(hot) == 1 and is_hit_gpu(fleet, hot[0])
+        assert len(hot) == 1 and is_hit_pod(fleet, hot[0])
         assert last(hot[0]) > LIMITS.gpu_temperature_critical_celsius
     else:
         assert hot == []
