@@ -50,7 +50,12 @@ CUSTOM_COUNTERS_MISSING = (
 )
 FULL_WIDTH = 24
 LEAST_BUSY_NODES = 10  # a readable number of lines out of a job's hundred nodes
-HOTTEST_NODES = 5
+BUSIEST = 5  # node and pod panels show the busiest few: a job spans a hundred nodes
+
+
+def busiest(expr: str) -> str:
+    """The BUSIEST highest series of `expr` at each point of the range."""
+    return f"topk({BUSIEST}, {expr})"
 
 
 def share_panel(title: str, description: str, query: G.Target, threshold: float) -> G.Panel:
@@ -124,18 +129,18 @@ class TrainingPanels:
         return aggregate("sum", self.q.rate(metric, *self.job_containers), ("pod",))
 
     def node_reads(self) -> list[tuple[str, str]]:
-        """(query, legend) of bytes read per second: local disks, then NFS mounts."""
+        """(query, legend) of bytes read per second by each node: local disks, then NFS."""
         disks = aggregate(
             "sum",
             self.q.rate("node_disk_read_bytes_total", self.node, matcher("device", DISK_DEVICES)),
-            ("instance", "device"),
+            ("instance",),
         )
         nfs = aggregate(
             "sum",
             self.q.rate("node_mountstats_nfs_total_read_bytes_total", self.node),
-            ("instance", "export"),
+            ("instance",),
         )
-        return [(disks, "{{instance}} {{device}}"), (nfs, "{{instance}} NFS {{export}}")]
+        return [(disks, "{{instance}} disks"), (nfs, "{{instance}} NFS")]
 
     # ---- rows --------------------------------------------------------------------------
 
@@ -144,8 +149,14 @@ class TrainingPanels:
         received = aggregate(
             "sum", self.q.rate("container_network_receive_bytes_total", *self.job_pods)
         )
-        # Disks and NFS mounts differ in labels, so `or` unites them: either may be missing.
-        reads = aggregate("sum", " or ".join(query for query, _ in self.node_reads()))
+        # A source label keeps a node's disks and NFS apart in `or`: either may be missing.
+        reads = aggregate(
+            "sum",
+            " or ".join(
+                f'label_replace({query}, "source", "{source}", "", "")'
+                for (query, _), source in zip(self.node_reads(), ("disks", "nfs"), strict=True)
+            ),
+        )
         return [
             stat(
                 "GPUs in the job",
@@ -353,66 +364,82 @@ class TrainingPanels:
             ),
             share_panel(
                 "Node CPU utilisation",
-                "Busy share of all CPU cores of each node the job runs on. High CPU with low "
-                "GPU activity points at data loading or preprocessing as the bottleneck.",
-                target(f"1 - {aggregate('avg', idle, ('instance',))}", "{{instance}}"),
+                f"Busy share of all CPU cores of the {BUSIEST} busiest nodes the job runs on. "
+                "High CPU with low GPU activity points at data loading or preprocessing as the "
+                "bottleneck.",
+                target(busiest(f"(1 - {aggregate('avg', idle, ('instance',))})"), "{{instance}}"),
                 limits.cpu_busy_ratio,
             ),
             timeseries(
                 "Pod CPU usage",
-                "CPU cores used by each pod of the job (cAdvisor): data-loader workers, "
-                "tokenisation and augmentation run here.",
+                f"CPU cores used by the {BUSIEST} busiest pods of the job (cAdvisor): "
+                "data-loader workers, tokenisation and augmentation run here.",
                 "short",
-                [target(self.job_pod_rate("container_cpu_usage_seconds_total"), "{{pod}}")],
+                [
+                    target(
+                        busiest(self.job_pod_rate("container_cpu_usage_seconds_total")),
+                        "{{pod}}",
+                    )
+                ],
                 min_value=0,
                 width=8,
             ),
             share_panel(
                 "Pod CPU throttling",
-                "Share of each pod's CFS periods that hit its CPU limit: throttled "
-                "data-loader workers starve the GPUs even on nodes with idle CPUs.",
+                f"Share of CFS periods that hit the CPU limit, for the {BUSIEST} most throttled "
+                "pods of the job: throttled data-loader workers starve the GPUs even on nodes "
+                "with idle CPUs.",
                 target(
-                    f"{self.job_pod_rate('container_cpu_cfs_throttled_periods_total')} / "
-                    f"{self.job_pod_rate('container_cpu_cfs_periods_total')}",
+                    busiest(
+                        f"({self.job_pod_rate('container_cpu_cfs_throttled_periods_total')} / "
+                        f"{self.job_pod_rate('container_cpu_cfs_periods_total')})"
+                    ),
                     "{{pod}}",
                 ),
                 limits.cpu_throttled_ratio,
             ),
             timeseries(
                 "Storage read throughput",
-                "Bytes per second read by each node of the job from its physical disks and "
-                "its NFS mounts (node-exporter mountstats). Flat at the device's limit while "
-                "GPUs wait means storage is the bottleneck; Lustre clients need their own "
-                "exporter.",
+                f"Bytes per second read from physical disks and from NFS mounts "
+                f"(node-exporter mountstats) by the {BUSIEST} most reading nodes of the job, "
+                "each. Flat at the device's limit while GPUs wait means storage is the "
+                "bottleneck; Lustre clients need their own exporter.",
                 "Bps",
-                [target(query, legend) for query, legend in self.node_reads()],
+                [target(busiest(query), legend) for query, legend in self.node_reads()],
                 min_value=0,
                 width=FULL_WIDTH,
             ),
             timeseries(
                 "Network received",
-                "Bytes per second received by each node on physical interfaces, and by each "
-                "pod of the job; RDMA/EFA traffic bypasses the kernel and is not counted.",
+                f"Bytes per second received on physical interfaces by the {BUSIEST} most "
+                f"receiving nodes, and by the {BUSIEST} most receiving pods of the job; RDMA/EFA "
+                "traffic bypasses the kernel and is not counted.",
                 "Bps",
                 [
                     target(
-                        aggregate(
-                            "sum",
-                            self.q.rate(
-                                "node_network_receive_bytes_total",
-                                self.node,
-                                matcher("device", VIRTUAL_NICS, "!~"),
-                            ),
-                            ("instance",),
+                        busiest(
+                            aggregate(
+                                "sum",
+                                self.q.rate(
+                                    "node_network_receive_bytes_total",
+                                    self.node,
+                                    matcher("device", VIRTUAL_NICS, "!~"),
+                                ),
+                                ("instance",),
+                            )
                         ),
                         "{{instance}}",
                     ),
                     target(
-                        aggregate(
-                            "sum",
-                            # Network series exist at pod level only (container="").
-                            self.q.rate("container_network_receive_bytes_total", *self.job_pods),
-                            ("pod",),
+                        busiest(
+                            aggregate(
+                                "sum",
+                                # Network series exist at pod level only (container="").
+                                self.q.rate(
+                                    "container_network_receive_bytes_total", *self.job_pods
+                                ),
+                                ("pod",),
+                            )
                         ),
                         "{{pod}}",
                     ),
@@ -456,11 +483,11 @@ class TrainingPanels:
         return [
             timeseries(
                 "GPU temperature",
-                f"Core temperature of the hottest GPU on each of the {HOTTEST_NODES} hottest "
+                f"Core temperature of the hottest GPU on each of the {BUSIEST} hottest "
                 "nodes (pods) of the job; lines at the warning and critical thresholds of the "
                 "GPU health alerts.",
                 "celsius",
-                [target(f"topk({HOTTEST_NODES}, {hottest})", self.pod_legend)],
+                [target(f"topk({BUSIEST}, {hottest})", self.pod_legend)],
                 min_value=0,
                 steps=(
                     ("orange", limits.gpu_temperature_warning_celsius),
@@ -503,6 +530,8 @@ class TrainingPanels:
                 "hardware; 13, 31, 43 at the application.",
                 "none",
                 [target(self.gpus.job("max", HIGHEST, "DCGM_FI_DEV_XID_ERRORS"))],
+                width=12,
+                height=8,
             ),
             timeseries(
                 "ECC errors",
@@ -525,26 +554,28 @@ class TrainingPanels:
             """A Ray agent metric of the job's Ray pods, aggregated by `by`."""
             return aggregate(op, self.q.selector(metric, *self.job_pods), (by,))
 
-        memory = [
-            target(ray_series("max", f"ray_node_mem_{kind}"), f"{{{{pod}}}} {kind}")
-            for kind in ("used", "total")
-        ]
+        memory = busiest(
+            f"{ray_series('max', 'ray_node_mem_used')} / {ray_series('max', 'ray_node_mem_total')}"
+        )
         return [
             timeseries(
                 "Ray node CPU",
-                "CPU utilisation Ray's agent reports for each node of the job's Ray cluster.",
+                f"CPU utilisation Ray's agent reports for the {BUSIEST} busiest nodes (pods) of "
+                "the job's Ray cluster.",
                 "percent",
-                [target(ray_series("max", "ray_node_cpu_utilization"), "{{pod}}")],
+                [target(busiest(ray_series("max", "ray_node_cpu_utilization")), "{{pod}}")],
                 min_value=0,
                 max_value=100,
                 width=8,
             ),
             timeseries(
                 "Ray node memory",
-                "Memory used by each Ray node of the job against its total.",
-                "bytes",
-                memory,
+                f"Memory used against the total of the {BUSIEST} fullest Ray nodes (pods) of "
+                "the job.",
+                "percentunit",
+                [target(memory, "{{pod}}")],
                 min_value=0,
+                max_value=1,
                 width=8,
             ),
             timeseries(
@@ -565,34 +596,40 @@ class TrainingPanels:
         return [
             timeseries(
                 "Node memory used",
-                "Memory in use on each node (total minus available), page cache excluded.",
-                "bytes",
+                f"Share of memory in use (total minus available, page cache excluded) on the "
+                f"{BUSIEST} fullest nodes of the job.",
+                "percentunit",
                 [
                     target(
-                        f"{aggregate('sum', total, ('instance',))} - "
-                        f"{aggregate('sum', available, ('instance',))}",
-                        "{{instance}} used",
+                        busiest(
+                            f"(1 - {aggregate('sum', available, ('instance',))} / "
+                            f"{aggregate('sum', total, ('instance',))})"
+                        ),
+                        "{{instance}}",
                     ),
-                    target(aggregate("sum", total, ("instance",)), "{{instance}} total"),
                 ],
                 min_value=0,
+                max_value=1,
             ),
             timeseries(
                 "Storage write throughput",
-                "Bytes per second written to local disks of each node: checkpoints and logs.",
+                f"Bytes per second written to local disks by the {BUSIEST} most writing nodes "
+                "of the job: checkpoints and logs.",
                 "Bps",
                 [
                     target(
-                        aggregate(
-                            "sum",
-                            self.q.rate(
-                                "node_disk_written_bytes_total",
-                                self.node,
-                                matcher("device", DISK_DEVICES),
-                            ),
-                            ("instance", "device"),
+                        busiest(
+                            aggregate(
+                                "sum",
+                                self.q.rate(
+                                    "node_disk_written_bytes_total",
+                                    self.node,
+                                    matcher("device", DISK_DEVICES),
+                                ),
+                                ("instance",),
+                            )
                         ),
-                        "{{instance}} {{device}}",
+                        "{{instance}}",
                     )
                 ],
                 min_value=0,
