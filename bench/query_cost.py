@@ -349,10 +349,11 @@ def table(results: list[dict[str, Any]]) -> str:
                 f"{heavy['prometheus_eval_seconds'] * 1000:.0f} ms; {heavy['series']:,} series, "
                 f"{heavy['points']:,} points; {served})"
             )
-    met = all(r["goal_met"] for r in dashboards)
+    # The goal is obsgen's: the reference dashboards are measured for comparison only.
+    met = all(r["goal_met"] for r in dashboards if r["parameters"]["source"] == "bundled")
     lines.append(
-        f"\ngoal: every refresh < {GOAL_DASHBOARD_SECONDS:g} s and no panel over "
-        f"{GOAL_PANEL_SECONDS * 1000:.0f} ms: " + ("met" if met else "NOT met")
+        f"\ngoal for the bundled dashboards: every refresh < {GOAL_DASHBOARD_SECONDS:g} s and "
+        f"no panel over {GOAL_PANEL_SECONDS * 1000:.0f} ms: " + ("met" if met else "NOT met")
     )
     return "\n".join(lines)
 
