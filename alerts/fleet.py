@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from generator.fleet_queries import ACTIVITY_BUCKETS, ALLOCATED_ACTIVITY, FleetQueries
+from generator.fleet_queries import (
+    ACTIVITY_BUCKETS,
+    ACTIVITY_SUM,
+    ALLOCATED_ACTIVITY,
+    FleetQueries,
+)
 from generator.queries import Queries
 from generator.rules import AlertingRule, RecordingRule, RuleGroup
 from generator.settings import Settings
@@ -27,6 +32,8 @@ def build(settings: Settings) -> RuleGroup:
             RecordingRule(record=ALLOCATED_ACTIVITY, expr=fleet.held_device_activity()),
             # The fleet dashboard's activity heatmap: a few series per node, not one per GPU.
             RecordingRule(record=ACTIVITY_BUCKETS, expr=fleet.activity_buckets()),
+            # With the buckets' device counts: average activity per node, model or fleet.
+            RecordingRule(record=ACTIVITY_SUM, expr=fleet.activity_sum()),
             AlertingRule(
                 alert="GpusAllocatedIdle",
                 expr=fleet.idle(ALLOCATED_ACTIVITY),

@@ -117,9 +117,10 @@ def overview_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
         stat(
             "Fleet activity",
             "Average share of time the devices' graphics engines were busy (DCGM "
-            "GR_ENGINE_ACTIVE, per MIG instance where MIG is on).",
+            "GR_ENGINE_ACTIVE, per MIG instance where MIG is on), from the series the fleet "
+            "rules record.",
             "percentunit",
-            [instant(aggregate("avg", fleet.activity(), fleet.by()))],
+            [instant(fleet.recorded_average_activity())],
             width=4,
         ),
         stat(
@@ -137,7 +138,7 @@ def activity_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
     inventory = fleet.q.selector(INVENTORY_METRIC, *fleet.scope)
     profile = f'label_replace({inventory}, "{MIG_PROFILE}", "{WHOLE_GPU}", "{MIG_PROFILE}", "")'
     per_device = aggregate("count", profile, fleet.device)
-    by_node = aggregate("avg", fleet.activity(), fleet.by(NODE))
+    by_node = fleet.recorded_average_activity(NODE)
     return [
         heatmap(
             "Device activity across the fleet",
@@ -154,7 +155,8 @@ def activity_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
         ),
         timeseries(
             "Activity by node",
-            "Average activity of the devices of each node. The line marks the idle ratio.",
+            "Average activity of the devices of each node (from the series the fleet rules "
+            "record). The line marks the idle ratio.",
             "percentunit",
             [target(by_node, f"{{{{{NODE}}}}}")],
             min_value=0,

@@ -24,6 +24,7 @@ GPU_RESOURCES = "nvidia_com_gpu|nvidia_com_mig_.+"
 INVENTORY_METRIC = "DCGM_FI_DEV_FB_USED"
 ALLOCATED_ACTIVITY = "device:gpu_activity_allocated:max"
 ACTIVITY_BUCKETS = "node_model:gpu_device_activity_bucket:count"
+ACTIVITY_SUM = "node_model:gpu_device_activity:sum"
 ACTIVITY_BOUNDS = (0.25, 0.5, 0.75)  # activity bucket bounds above the idle ratio
 # Health per node and GPU model, recorded by alerts/gpu_health.py for the GPU Fleet dashboard.
 HEALTH_WINDOW = "5m"
@@ -101,6 +102,19 @@ class FleetQueries:
     def recorded_activity_buckets(self) -> str:
         """What activity_buckets() records, narrowed to the scope."""
         return self.q.recorded(ACTIVITY_BUCKETS, *self.scope)
+
+    def activity_sum(self) -> str:
+        """Summed activity of each node's devices per GPU model: with the device count of the
+        `+Inf` activity bucket it gives averages over any set of nodes and models."""
+        return aggregate("sum", self.activity(), self.by(NODE, GPU_MODEL))
+
+    def recorded_average_activity(self, *labels: str) -> str:
+        """Average device activity by `labels` from the recorded sums and device counts: a
+        few series per node instead of every device's at each step."""
+        by = self.by(*labels)
+        total = aggregate("sum", self.q.recorded(ACTIVITY_SUM, *self.scope), by)
+        devices = self.q.recorded(ACTIVITY_BUCKETS, *self.scope, matcher("le", "+Inf", "="))
+        return f"{total} / {aggregate('sum', devices, by)}"
 
     def health_records(self) -> list[tuple[str, str]]:
         """(record, expression) of the per-node health series the GPU Fleet dashboard reads:
