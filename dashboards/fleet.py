@@ -44,6 +44,7 @@ from generator.settings import Settings
 UID = "obsgen-gpu-fleet"
 GPU_HOURS = "suffix: GPU-h"
 LEAST_ACTIVE_PODS = 20  # the bar gauge lists this many pods, least active first
+WORST_NODES = 5  # per-node health lines drawn: the hottest, most throttled, hungriest
 CUSTOM_COUNTERS_MISSING = "Not collected: enable these DCGM fields in the exporter's counters CSV"
 # Panels reading a series per node that obsgen's rules record say so in their description.
 RECORDED = "Reads the per-node series that obsgen's recording rules write (gpu-health group)"
@@ -243,6 +244,10 @@ def health_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
     def per_node(op: str, record: str) -> str:
         return aggregate(op, q.recorded(record, *scope), by_node)
 
+    def worst_nodes(op: str, record: str) -> str:
+        # A line per node of a hundred-node fleet is unreadable and slow to draw: the worst few.
+        return f"topk({WORST_NODES}, {per_node(op, record)})"
+
     def nodes_with_events(record: str) -> str:
         # Only nodes with events are drawn (not a flat 0 per node): a single 0 while none has.
         fleet_total = aggregate("sum", q.recorded(record, *scope), fleet.by())
@@ -254,7 +259,7 @@ def health_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
     ]
     throttled = [
         target(
-            per_node("max", violation_record(reason)) + " / 1e9",
+            f"{worst_nodes('max', violation_record(reason))} / 1e9",
             f"{{{{{NODE}}}}} {reason.lower()}",
         )
         for reason in THROTTLE_REASONS
@@ -301,11 +306,11 @@ def health_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
             f"{temperature} > {limits.gpu_temperature_warning_celsius:g}",
         ),
         timeseries(
-            "Hottest GPU by node",
-            "Highest GPU temperature of each node; lines at the warning and critical "
-            f"temperatures of the GPU health alerts. {RECORDED} ({HOTTEST}).",
+            "Hottest nodes",
+            f"Highest GPU temperature of each of the {WORST_NODES} hottest nodes; lines at the "
+            f"warning and critical temperatures of the GPU health alerts. {RECORDED} ({HOTTEST}).",
             "celsius",
-            [target(per_node("max", HOTTEST), f"{{{{{NODE}}}}}")],
+            [target(worst_nodes("max", HOTTEST), f"{{{{{NODE}}}}}")],
             width=8,
             steps=[
                 ("orange", limits.gpu_temperature_warning_celsius),
@@ -313,10 +318,11 @@ def health_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
             ],
         ),
         timeseries(
-            "Throttled time by reason, worst GPU per node",
-            "Share of time the most throttled GPU of each node had its clocks held down by its "
-            f"power cap or by temperature over the previous {HEALTH_WINDOW} (DCGM violation "
-            f"counters, read as nanoseconds per second). {RECORDED} "
+            "Throttled time by reason, most throttled nodes",
+            f"Share of time the most throttled GPU of each of the {WORST_NODES} most throttled "
+            f"nodes had its clocks held down by its power cap or by temperature over the "
+            f"previous {HEALTH_WINDOW} (DCGM violation counters, read as nanoseconds per "
+            f"second). {RECORDED} "
             f"(node_model:DCGM_FI_DEV_<reason>_VIOLATION:max_rate{HEALTH_WINDOW}).",
             "percentunit",
             throttled,
@@ -326,12 +332,13 @@ def health_panels(fleet: FleetQueries, settings: Settings) -> list[G.Panel]:
             no_value=CUSTOM_COUNTERS_MISSING,
         ),
         timeseries(
-            "Power draw against the limit, highest per node",
-            "Power of each node's hungriest GPU as a share of its power limit. Near 100 % while "
+            "Power draw against the limit, highest nodes",
+            f"Power of the hungriest GPU of each of the {WORST_NODES} hungriest nodes as a share "
+            "of its power limit. Near 100 % while "
             f"it is throttled for power: the cap, not the work, sets its speed. {RECORDED} "
             f"({POWER_SHARE}).",
             "percentunit",
-            [target(per_node("max", POWER_SHARE), f"{{{{{NODE}}}}}")],
+            [target(worst_nodes("max", POWER_SHARE), f"{{{{{NODE}}}}}")],
             width=8,
             min_value=0,
             max_value=1,
