@@ -26,6 +26,7 @@ import pytest
 
 from generator.runtime import (
     INSTALL_HINT,
+    FleetPrometheus,
     MissingBinaryError,
     PrometheusServer,
     find_binary,
@@ -34,6 +35,7 @@ from generator.runtime import (
     wait_until,
     write_prometheus_config,
 )
+from generator.settings import Settings
 
 __all__ = [
     "OPENMETRICS_FORMAT",
@@ -41,6 +43,7 @@ __all__ = [
     "answer",
     "api",
     "exposition_server",
+    "fleet_prometheus",
     "free_port",
     "http_server",
     "require_binary",
@@ -54,6 +57,20 @@ TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_FORMAT = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 Page = tuple[str, str]  # content type, body
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxies
+
+
+@contextmanager
+def fleet_prometheus(
+    scenario: str, directory: Path, settings: Settings | None = None
+) -> Iterator[FleetPrometheus]:
+    """A real Prometheus over the synthetic fleet in `scenario`, its recording rules evaluated
+    over the backfilled history (the dashboards read recorded series); stopped by PID after."""
+    require_binary("prometheus")
+    require_binary("promtool")
+    with FleetPrometheus(
+        settings or Settings(), scenario, directory=directory, recorded_history=True
+    ) as running:
+        yield running
 
 
 def require_binary(name: str) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_harness import require_binary
+from prometheus_harness import fleet_prometheus, require_binary
 
 from generator.grafana_variables import VariableValue, builtin_values
 from generator.runtime import (
@@ -72,12 +72,8 @@ def fleet(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FleetPrometheus]:
     """A fleet Prometheus in `healthy` for one settings variant; stopped by PID afterwards."""
-    require_binary("prometheus")
-    require_binary("promtool")
     directory = tmp_path_factory.mktemp(f"dashboard-data-{request.param}")
-    with FleetPrometheus(
-        VARIANTS[request.param], "healthy", directory=directory, recorded_history=True
-    ) as running:
+    with fleet_prometheus("healthy", directory, VARIANTS[request.param]) as running:
         yield running
 
 

@@ -16,10 +16,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from prometheus_harness import require_binary
+from prometheus_harness import fleet_prometheus
 
 from generator.runtime import FleetPrometheus, QueryClient, read_panel
-from generator.settings import Settings
 from generator.synthetic import Fleet
 
 FLEET_UID = "obsgen-gpu-fleet"
@@ -30,13 +29,7 @@ LEGEND_LABEL = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 def fleet(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FleetPrometheus]:
-    """A fleet Prometheus in one scenario with the default settings; stopped by PID after."""
-    require_binary("prometheus")
-    require_binary("promtool")
-    directory = tmp_path_factory.mktemp(f"fleet-{request.param}")
-    with FleetPrometheus(
-        Settings(), request.param, directory=directory, recorded_history=True
-    ) as running:
+    with fleet_prometheus(request.param, tmp_path_factory.mktemp(request.param)) as running:
         yield running
 
 

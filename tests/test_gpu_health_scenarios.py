@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from prometheus_harness import require_binary
+from prometheus_harness import fleet_prometheus
 
 from generator.runtime import FleetPrometheus, QueryClient, read_panel
 from generator.runtime.query import RangeSeries
@@ -29,13 +29,7 @@ HARDWARE_XID = 79  # what the xid-error scenario reports
 def fleet(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FleetPrometheus]:
-    """A fleet Prometheus in one scenario with the default settings; stopped by PID after."""
-    require_binary("prometheus")
-    require_binary("promtool")
-    directory = tmp_path_factory.mktemp(f"gpu-health-{request.param}")
-    with FleetPrometheus(
-        Settings(), request.param, directory=directory, recorded_history=True
-    ) as running:
+    with fleet_prometheus(request.param, tmp_path_factory.mktemp(request.param)) as running:
         yield running
 
 

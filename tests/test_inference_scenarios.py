@@ -10,47 +10,38 @@ Without prometheus/promtool these tests skip, or fail with REQUIRE_PROMETHEUS=1 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_harness import require_binary
+from prometheus_harness import fleet_prometheus
 
 from generator.runtime import FleetPrometheus, QueryClient, RangeSeries, read_panel
-from generator.settings import Settings
 
 INFERENCE_UID = "bec31e71-3ac5-4133-b2e3-b9f75c8ab56c"
 SETTLED_SECONDS = 600.0  # readings follow a new condition within minutes; judge after this
 
 
-def open_fleet(scenario: str, directory: Path) -> FleetPrometheus:
-    require_binary("prometheus")
-    require_binary("promtool")
-    # The latency panels read recorded series: the rules are evaluated over the history too.
-    return FleetPrometheus(Settings(), scenario, directory=directory, recorded_history=True)
-
-
 @pytest.fixture(scope="module")
 def kv_cache_saturated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetPrometheus]:
-    with open_fleet("kv-cache-saturated", tmp_path_factory.mktemp("kv")) as fleet:
+    with fleet_prometheus("kv-cache-saturated", tmp_path_factory.mktemp("kv")) as fleet:
         yield fleet
 
 
 @pytest.fixture(scope="module")
 def requests_queueing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetPrometheus]:
-    with open_fleet("requests-queueing", tmp_path_factory.mktemp("queue")) as fleet:
+    with fleet_prometheus("requests-queueing", tmp_path_factory.mktemp("queue")) as fleet:
         yield fleet
 
 
 @pytest.fixture(scope="module")
 def request_errors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetPrometheus]:
-    with open_fleet("request-errors", tmp_path_factory.mktemp("errors")) as fleet:
+    with fleet_prometheus("request-errors", tmp_path_factory.mktemp("errors")) as fleet:
         yield fleet
 
 
 @pytest.fixture(scope="module")
 def ttft_slo_breach(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetPrometheus]:
-    with open_fleet("ttft-slo-breach", tmp_path_factory.mktemp("ttft")) as fleet:
+    with fleet_prometheus("ttft-slo-breach", tmp_path_factory.mktemp("ttft")) as fleet:
         yield fleet
 
 

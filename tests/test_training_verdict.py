@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_harness import require_binary
+from prometheus_harness import fleet_prometheus
 
 from generator.bottleneck import VERDICTS
 from generator.runtime import FleetPrometheus, QueryClient
 from generator.runtime.panel_data import read_panel
-from generator.settings import Settings
 
 TRAINING_UID = "ee6mbjghme96oc"
 VERDICT_PANEL = "Input-pipeline verdict"
@@ -68,11 +67,9 @@ def shown_verdicts(fleet: FleetPrometheus) -> dict[str, str]:
 
 @pytest.mark.parametrize("scenario", sorted(EXPECTED))
 def test_the_verdict_panel_names_the_scenarios_bottleneck(scenario: str, tmp_path: Path) -> None:
-    require_binary("prometheus")
-    require_binary("promtool")
-    # The panel reads the recorded verdict: recorded over the history as a Prometheus running
-    # all along would have.
-    with FleetPrometheus(Settings(), scenario, directory=tmp_path, recorded_history=True) as fleet:
+    # The panel reads recorded series: recorded over the history as a Prometheus running all
+    # along would have.
+    with fleet_prometheus(scenario, tmp_path) as fleet:
         verdicts = shown_verdicts(fleet)
         assert fleet.simulation is not None
         cluster = fleet.simulation.fleet.training.ray_cluster
