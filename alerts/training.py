@@ -30,6 +30,8 @@ def build(settings: Settings) -> RuleGroup:
     inline = job.signals()
     limits, alerts = settings.thresholds, settings.alerts
     on_job = f"on ({', '.join(job.job_labels)})"
+    # A Ray cluster serving models is judged by the inference alerts, not as a training job.
+    not_serving = f"unless {on_job} ({job.serving_clusters()})"
     recordings = tuple(
         RecordingRule(record=getattr(RECORDED, name), expr=getattr(inline, name))
         for name in ("gpu_activity", "storage_busy", "node_cpu_busy", "cpu_throttled")
@@ -45,7 +47,7 @@ def build(settings: Settings) -> RuleGroup:
             AlertingRule(
                 alert="TrainingJobStalled",
                 expr=f"{RECORDED.gpu_activity} < {limits.gpu_idle_ratio:g} "
-                f"and {on_job} ({job.pods_running()})",
+                f"and {on_job} ({job.pods_running()}) {not_serving}",
                 for_duration=alerts.job_stalled_after,
                 severity="warning",
                 summary=f"Training job {JOB} has stalled: its GPUs are "
@@ -59,7 +61,7 @@ def build(settings: Settings) -> RuleGroup:
                 alert="TrainingDataStarved",
                 # The storage share is the alert's value; the verdict decides whether it fires.
                 expr=f"{RECORDED.storage_busy} >= {limits.storage_busy_ratio:g} "
-                f"and {on_job} ({VERDICT} == {DATA_STARVED.code})",
+                f"and {on_job} ({VERDICT} == {DATA_STARVED.code}) {not_serving}",
                 for_duration=alerts.data_starved_after,
                 severity="warning",
                 summary=f"Training job {JOB} waits on storage "

@@ -116,6 +116,13 @@ class JobBottleneck:
         )
         return f"{self._per_job_pod('max', running)} == 1"
 
+    def serving_clusters(self) -> str:
+        """1 for each Ray cluster that runs Ray Serve replicas (e.g. vLLM behind Ray Serve
+        LLM): its GPUs idle whenever traffic does, which is no stalled training job."""
+        replicas = self.q.selector("ray_serve_replica_processing_queries")
+        named = f'label_replace({replicas}, "{JOB_LABEL}", "$1", "ray_io_cluster", "(.+)")'
+        return aggregate("max", f"{named} * 0 + 1", self.job_labels)
+
     # ---- pods, GPUs and nodes of a job -------------------------------------------------
 
     def _pod_matchers(self, namespace: str = "namespace", pod: str = "pod") -> list[str]:
