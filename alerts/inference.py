@@ -82,7 +82,9 @@ def latency_slo_rules(settings: Settings, sli: LatencySli) -> list[Rule]:
         *slo.recording_rules(records, requests, good),
         AlertingRule(
             alert=f"{sli.alert}BudgetBurnPage",
-            expr=slo.burning(records, objective, (fast, slow)),
+            expr=slo.with_traffic(
+                records, objective, slo.burning(records, objective, (fast, slow)), per_model
+            ),
             for_duration="2m",
             severity="critical",
             summary=f"{MODEL} burns its {sli.title} error budget fast: {share} of requests "

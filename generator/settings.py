@@ -126,6 +126,9 @@ class SloSettings:
 
     objective: float = field(default=0.99, metadata=_limits(0.5, 0.99999))
     period: str = field(default="30d", metadata=_limits(pattern="duration"))
+    # Requests per second a model must serve for a page: below it a few slow requests are a
+    # large share, noise rather than an outage (0: page on any traffic).
+    min_request_rate: float = field(default=0.1, metadata=_limits(0, 1_000_000))
     page_fast: BurnRateWindow = field(default_factory=BurnRateWindow)
     page_slow: BurnRateWindow = field(
         default_factory=lambda: BurnRateWindow(long_window="6h", short_window="30m", burn_rate=6)

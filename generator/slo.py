@@ -86,3 +86,16 @@ def budget_lasts(slo: SloSettings, window: BurnRateWindow) -> str:
     if seconds >= 3 * 86400:
         return f"{round(seconds / 86400)} days"
     return f"{round(seconds / 3600)} hours"
+
+
+def with_traffic(
+    records: SloRecords, slo: SloSettings, condition: str, labels: Sequence[str]
+) -> str:
+    """`condition` only while the model serves at least slo.min_request_rate requests per
+    second over the shortest window: a page needs enough requests for its ratios to mean
+    something."""
+    if slo.min_request_rate <= 0:
+        return condition
+    return (
+        f"({condition}) and on ({', '.join(labels)}) {records.requests} >= {slo.min_request_rate:g}"
+    )
