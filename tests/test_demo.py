@@ -28,6 +28,7 @@ from click.testing import Result
 from prometheus_harness import free_port, require_binary, stop_process
 
 from generator.build import build
+from generator.durations import parse_duration
 from generator.errors import ObsgenError
 from generator.runtime import QueryClient, check_dashboard_data, port_is_free, wait_until
 from generator.runtime.demo import run_demo
@@ -138,11 +139,18 @@ def test_demo_answers_every_panel_and_stops_cleanly(
     client = QueryClient(ready.split()[1])
     (gpus,) = client.query("count(DCGM_FI_DEV_GPU_UTIL)")
     assert gpus.value == 8  # 2 nodes x 4 GPUs
-    empty = check_dashboard_data(client, dashboards, scrape_seconds=15)
+    # Scraped and evaluated at the settings' interval, as the real Prometheus would be.
+    interval = settings.prometheus.scrape_interval
+    scrape_seconds = parse_duration(interval)
+    assert scrape_seconds
+    empty = check_dashboard_data(client, dashboards, scrape_seconds=scrape_seconds)
     assert not empty, "\n".join(e.describe() for e in empty)
-    (endpoint,) = re.findall(r"scraping the live fleet at (\S+) every", running.output())
+    (endpoint,) = re.findall(
+        rf"scraping the live fleet at (\S+) every {interval}$", running.output(), re.M
+    )
     with _DIRECT.open(f"{url}/api/v1/status/config", timeout=5) as answer:
         config = json.load(answer)["data"]["yaml"]
+    assert f"evaluation_interval: {interval}" in config
     assert endpoint.split("/")[2] in config  # Prometheus scrapes the live fleet ...
     with _DIRECT.open(endpoint, timeout=5) as answer:  # ... which serves current values
         assert b"DCGM_FI_DEV_GPU_UTIL{" in answer.read()

@@ -18,12 +18,13 @@ from pathlib import Path
 from types import FrameType
 
 from generator.build import BuildResult
+from generator.durations import parse_duration
 from generator.errors import ObsgenError
 from generator.runtime.binaries import find_binary
 from generator.runtime.fleet import FleetPrometheus
 from generator.runtime.process import LOOPBACK, PortInUseError, StartupError, port_is_free
 from generator.settings import Settings
-from generator.synthetic import get_scenario
+from generator.synthetic import DEFAULT_STEP_SECONDS, get_scenario
 
 WATCH_SECONDS = 0.5  # how often the loop checks that Prometheus still runs
 Echo = Callable[[str], None]
@@ -61,7 +62,15 @@ def run_demo(
         directory = Path(tempfile.mkdtemp(prefix="obsgen-demo-"))
         # Recorded series over the history too, as a Prometheus running all along has them.
         fleet = FleetPrometheus(
-            settings, scenario, directory=directory, port=port, recorded_history=True
+            settings,
+            scenario,
+            directory=directory,
+            port=port,
+            recorded_history=True,
+            # Scraped and evaluated as the settings say the real Prometheus does: what the
+            # `for` checks and the dashboards' rate windows assume.
+            step=parse_duration(settings.prometheus.scrape_interval) or DEFAULT_STEP_SECONDS,
+            evaluation_interval=settings.prometheus.scrape_interval,
         )
         try:
             fleet.start()
