@@ -128,18 +128,14 @@ class TrainingPanels:
         """Per-second rate of a cAdvisor container counter, per pod of the job."""
         return aggregate("sum", self.q.rate(metric, *self.job_containers), ("pod",))
 
+    def node_rate(self, metric: str, *matchers: str) -> str:
+        """Per-second rate of a node-exporter counter, per node of the job."""
+        return aggregate("sum", self.q.rate(metric, self.node, *matchers), ("instance",))
+
     def node_reads(self) -> list[tuple[str, str]]:
         """(query, legend) of bytes read per second by each node: local disks, then NFS."""
-        disks = aggregate(
-            "sum",
-            self.q.rate("node_disk_read_bytes_total", self.node, matcher("device", DISK_DEVICES)),
-            ("instance",),
-        )
-        nfs = aggregate(
-            "sum",
-            self.q.rate("node_mountstats_nfs_total_read_bytes_total", self.node),
-            ("instance",),
-        )
+        disks = self.node_rate("node_disk_read_bytes_total", matcher("device", DISK_DEVICES))
+        nfs = self.node_rate("node_mountstats_nfs_total_read_bytes_total")
         return [(disks, "{{instance}} disks"), (nfs, "{{instance}} NFS")]
 
     # ---- rows --------------------------------------------------------------------------
@@ -418,14 +414,9 @@ class TrainingPanels:
                 [
                     target(
                         busiest(
-                            aggregate(
-                                "sum",
-                                self.q.rate(
-                                    "node_network_receive_bytes_total",
-                                    self.node,
-                                    matcher("device", VIRTUAL_NICS, "!~"),
-                                ),
-                                ("instance",),
+                            self.node_rate(
+                                "node_network_receive_bytes_total",
+                                matcher("device", VIRTUAL_NICS, "!~"),
                             )
                         ),
                         "{{instance}}",
@@ -619,14 +610,8 @@ class TrainingPanels:
                 [
                     target(
                         busiest(
-                            aggregate(
-                                "sum",
-                                self.q.rate(
-                                    "node_disk_written_bytes_total",
-                                    self.node,
-                                    matcher("device", DISK_DEVICES),
-                                ),
-                                ("instance",),
+                            self.node_rate(
+                                "node_disk_written_bytes_total", matcher("device", DISK_DEVICES)
                             )
                         ),
                         "{{instance}}",

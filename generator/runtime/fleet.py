@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 from generator.build import BuildResult, build
@@ -23,6 +22,7 @@ from generator.runtime.binaries import find_binary
 from generator.runtime.process import StartupError
 from generator.runtime.prometheus import PrometheusServer, write_prometheus_config
 from generator.runtime.time_range import longest_default_range
+from generator.service import Service
 from generator.settings import Settings
 from generator.synthetic import (
     DEFAULT_STEP_SECONDS,
@@ -41,7 +41,7 @@ HISTORY_MARGIN_SECONDS = 600.0  # samples before the range, for rate windows at 
 SCRAPE_JOB = "synthetic-fleet"
 
 
-class FleetPrometheus:
+class FleetPrometheus(Service):
     """Prometheus on the synthetic fleet's backfilled history and live endpoint, in
     `directory` (config, rules/, data/, log). Starts with start() or `with`.
 
@@ -178,17 +178,6 @@ class FleetPrometheus:
         self.prometheus.stop()
         if self.endpoint is not None:
             self.endpoint.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ---- internals ---------------------------------------------------------------------
 

@@ -13,11 +13,11 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Any, ClassVar, Self
 
 from generator.errors import ObsgenError
 from generator.runtime.binaries import find_binary
+from generator.service import Service
 
 LOOPBACK = "127.0.0.1"
 STOP_SECONDS = 10.0  # how long a terminated child may take before it is killed
@@ -83,7 +83,7 @@ def answers_ready(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-class ServerProcess:
+class ServerProcess(Service):
     """A real server program as a child process on 127.0.0.1, with its files in `directory`.
 
     `port` None picks a free port; a given port that is taken raises PortInUseError.
@@ -177,17 +177,6 @@ class ServerProcess:
         """Stops the child by PID (terminate, wait, kill); safe to call twice."""
         if self._process is not None:
             stop_process(self._process)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ---- internals ---------------------------------------------------------------------
 

@@ -13,16 +13,16 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
+from generator.service import Service
 from generator.synthetic.openmetrics import TEXT_CONTENT_TYPE, render_text
 from generator.synthetic.simulation import Simulation
 
 _POLL_SECONDS = 0.1  # how quickly serve_forever notices stop()
 
 
-class MetricsEndpoint:
+class MetricsEndpoint(Service):
     """Serves `simulation` at http://HOST:PORT/metrics; port 0 picks a free port on start.
 
     start()/stop() run it in a background thread; serve_forever() runs it in the caller's
@@ -89,7 +89,7 @@ class MetricsEndpoint:
 
     # ---- life cycle --------------------------------------------------------------------
 
-    def start(self) -> MetricsEndpoint:
+    def start(self) -> Self:
         """Starts serving in a daemon thread; returns self."""
         if self._thread is None:
             self._bind()
@@ -117,17 +117,6 @@ class MetricsEndpoint:
             thread.join(5)
             self._thread = None
             self._close()
-
-    def __enter__(self) -> MetricsEndpoint:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ---- internals ---------------------------------------------------------------------
 
